@@ -45,11 +45,24 @@ plan=$(
 import json, sys
 
 manifest = json.load(open(sys.argv[1], encoding="utf-8"))
-wanted = [w.lower() for w in sys.argv[2:]]
 models = manifest["models"]
+
+
+def normalize(name):
+    # Ollama's spelling rules, as in crates/engine/src/bundled.rs: any case, no tag = latest,
+    # optional library/ or registry.ollama.ai/library/ prefix.
+    parts = name.strip().lower().split("/")
+    if len(parts) == 2 and parts[0] == "library" or len(parts) == 3 and parts[:2] == ["registry.ollama.ai", "library"]:
+        parts = parts[-1:]
+    if len(parts) != 1:
+        return None
+    base, _, tag = parts[0].partition(":")
+    return f"{base}:{tag or 'latest'}"
+
+
 selected = []
-for w in wanted:
-    hit = [m for m in models if w == m["name"].lower() or w in (a.lower() for a in m.get("aliases", []))]
+for w in sys.argv[2:]:
+    hit = [m for m in models if normalize(w) in {normalize(n) for n in [m["name"], *m.get("aliases", [])]}]
     if not hit:
         names = ", ".join(m["name"] for m in models)
         sys.exit(f"fetch-models: error: unknown model {w!r}; the manifest has: {names}")
