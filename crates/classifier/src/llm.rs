@@ -1,0 +1,341 @@
+//! The LLM classifier: grammar-constrained answers on the in-process engine, with confidence read
+//! from token probabilities.
+//!
+//! * [`LlmMode::PerTool`] (default): one prompt per tool, all sharing the instructions, few-shot
+//!   turns and the request as a prefix; each generates one grammar-constrained token (`yes`/`no`)
+//!   and the engine batches them together. P(yes) comes from the log-probabilities.
+//! * [`LlmMode::Json`]: one generation constrained to `{"<tool>":true|false,...}` with exactly the
+//!   registry's keys; P(true) is read at each boolean.
+//!
+//! Risky tools (risk ≥ 4) need [`LlmConfig::risky_threshold`]. Any engine error, timeout or
+//! unreadable answer denies every tool.
+
+use std::time::Duration;
+
+use hearth_engine::{Event, GenerateRequest, Grammar, Logprobs, Model, Prompt, SamplingOptions};
+
+use crate::classifier::{logit, sigmoid, token_confidence, BoxFuture, Classifier};
+use crate::logprob::binary_probability;
+use crate::{grammar, parse, prompt, CapabilityToken, ToolDefinition, ToolRegistry};
+
+/// How the model is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LlmMode {
+    /// One yes/no token per tool over a shared cached prefix (batched).
+    #[default]
+    PerTool,
+    /// One constrained JSON object with every tool's boolean.
+    Json,
+}
+
+/// Turns a raw probability into a calibrated one: σ(scale·logit(p) + bias).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// Multiplies the raw logit (temperature scaling).
+    pub scale: f64,
+    /// Added to the scaled logit (contextual-calibration style bias correction).
+    pub bias: f64,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            bias: 0.0,
+        }
+    }
+}
+
+impl Calibration {
+    /// Apply to a raw probability.
+    pub fn apply(&self, p: f64) -> f64 {
+        sigmoid(self.scale * logit(p) + self.bias)
+    }
+}
+
+/// Settings of the LLM classifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    /// Prompting mode.
+    pub mode: LlmMode,
+    /// Calibrated probability needed to grant a tool with risk ≤ 3.
+    pub threshold: f64,
+    /// Calibrated probability needed to grant a risky tool (risk ≥ 4).
+    pub risky_threshold: f64,
+    /// Whole-classification deadline; past it everything is denied.
+    pub timeout: Duration,
+    /// Include the few-shot turns (per-tool mode).
+    pub few_shot: bool,
+    /// Calibration of the model's P(yes).
+    pub calibration: Calibration,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            mode: LlmMode::PerTool,
+            threshold: 0.5,
+            risky_threshold: 0.7,
+            timeout: Duration::from_secs(30),
+            few_shot: true,
+            calibration: Calibration::default(),
+        }
+    }
+}
+
+impl LlmConfig {
+    /// The probability a tool needs to be granted.
+    pub fn threshold_for(&self, tool: &ToolDefinition) -> f64 {
+        if tool.is_risky() {
+            self.risky_threshold
+        } else {
+            self.threshold
+        }
+    }
+}
+
+/// Why the model gave no usable answer (the classifier then denies everything).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LlmError {
+    /// The engine refused or failed the generation.
+    #[error("engine: {0}")]
+    Engine(#[from] hearth_engine::EngineError),
+    /// The answer did not come within the deadline.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The answer could not be read.
+    #[error("{0}")]
+    Unparseable(String),
+}
+
+/// The LLM classifier over one loaded model.
+#[derive(Debug, Clone)]
+pub struct LlmClassifier {
+    model: Model,
+    label: String,
+    config: LlmConfig,
+}
+
+impl LlmClassifier {
+    /// A classifier over `model` with default settings; its label is the model file's stem.
+    pub fn new(model: Model) -> Self {
+        let label = model
+            .info()
+            .path
+            .file_stem()
+            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+        Self {
+            model,
+            label,
+            config: LlmConfig::default(),
+        }
+    }
+
+    /// Replace the settings.
+    #[must_use]
+    pub fn with_config(mut self, config: LlmConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Name the model in `classification_method` (`llm-<label>`).
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    /// Calibrated P(needed) for the tools at `which` (indices into the registry), in that order.
+    pub async fn score(
+        &self,
+        registry: &ToolRegistry,
+        request: &str,
+        which: &[usize],
+    ) -> Result<Vec<f64>, LlmError> {
+        if which.is_empty() {
+            return Ok(Vec::new());
+        }
+        let work = async {
+            match self.config.mode {
+                LlmMode::PerTool => self.score_per_tool(registry, request, which).await,
+                LlmMode::Json => self.score_json(registry, request, which).await,
+            }
+        };
+        let raw = tokio::time::timeout(self.config.timeout, work)
+            .await
+            .map_err(|_| LlmError::Timeout(self.config.timeout))??;
+        Ok(raw
+            .into_iter()
+            .map(|p| self.config.calibration.apply(p))
+            .collect())
+    }
+
+    async fn score_per_tool(
+        &self,
+        registry: &ToolRegistry,
+        request: &str,
+        which: &[usize],
+    ) -> Result<Vec<f64>, LlmError> {
+        // Submit everything first: the engine batches the sequences and reuses the shared prefix.
+        let mut generations = Vec::with_capacity(which.len());
+        for &i in which {
+            let tool = &registry.tools()[i];
+            let messages = prompt::per_tool_messages(request, tool, self.config.few_shot);
+            let text = self.model.render_chat(&messages, None, true)?;
+            let req = GenerateRequest {
+                prompt: Prompt::Text(text),
+                options: SamplingOptions {
+                    num_predict: 1,
+                    ..SamplingOptions::greedy()
+                },
+                grammar: Some(Grammar::Gbnf(grammar::YES_NO_GBNF.to_owned())),
+                logprobs: Some(20),
+                truncate: false,
+            };
+            generations.push(self.model.generate(req)?);
+        }
+        let mut out = Vec::with_capacity(which.len());
+        for (generation, &i) in generations.iter_mut().zip(which) {
+            let (_, logprobs) = collect(generation).await?;
+            let first = logprobs.first().ok_or_else(|| {
+                LlmError::Unparseable(format!("no answer for tool {:?}", registry.tools()[i].name))
+            })?;
+            let p = binary_probability(first, "", "yes", "no").ok_or_else(|| {
+                LlmError::Unparseable(format!(
+                    "neither yes nor no for tool {:?}",
+                    registry.tools()[i].name
+                ))
+            })?;
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    async fn score_json(
+        &self,
+        registry: &ToolRegistry,
+        request: &str,
+        which: &[usize],
+    ) -> Result<Vec<f64>, LlmError> {
+        let text = self.model.render_chat(
+            &prompt::json_messages(request, registry.tools()),
+            None,
+            true,
+        )?;
+        let forced: usize = registry.names().map(|n| n.len() + 8).sum();
+        let req = GenerateRequest {
+            prompt: Prompt::Text(text),
+            options: SamplingOptions {
+                num_predict: (forced + 16) as i32,
+                ..SamplingOptions::greedy()
+            },
+            grammar: Some(Grammar::Gbnf(grammar::json_object_gbnf(registry))),
+            logprobs: Some(20),
+            truncate: false,
+        };
+        let mut generation = self.model.generate(req)?;
+        let (answer, logprobs) = collect(&mut generation).await?;
+        let grants = parse::parse_grants(&answer, registry).map_err(LlmError::Unparseable)?;
+        // Byte offset where each boolean starts in the compact answer.
+        let mut offsets = Vec::with_capacity(grants.len());
+        let mut at = 1; // "{"
+        for (k, (name, value)) in grants.iter().enumerate() {
+            at += usize::from(k > 0) + name.len() + 3; // [","] + "\"name\":"
+            offsets.push((at, *value));
+            at += if *value { 4 } else { 5 };
+        }
+        let mut starts = Vec::with_capacity(logprobs.len());
+        let mut pos = 0;
+        for lp in &logprobs {
+            starts.push(pos);
+            pos += lp.sampled.bytes.len();
+        }
+        Ok(which
+            .iter()
+            .map(|&i| {
+                let (offset, value) = offsets[i];
+                let j = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+                let prefix = answer
+                    .get(starts.get(j).copied().unwrap_or(0)..offset)
+                    .unwrap_or("");
+                logprobs
+                    .get(j)
+                    .and_then(|lp| binary_probability(lp, prefix, "true", "false"))
+                    .unwrap_or(if value { 0.99 } else { 0.01 })
+            })
+            .collect())
+    }
+
+    /// Grant decisions for `scores` over all registry tools (thresholds by risk).
+    fn decide(&self, registry: &ToolRegistry, scores: &[f64]) -> Vec<(String, bool)> {
+        registry
+            .tools()
+            .iter()
+            .zip(scores)
+            .map(|(t, &p)| (t.name.clone(), p >= self.config.threshold_for(t)))
+            .collect()
+    }
+}
+
+/// Read a generation to its end: the text and the per-token log-probabilities.
+async fn collect(
+    generation: &mut hearth_engine::Generation,
+) -> Result<(String, Vec<Logprobs>), LlmError> {
+    let mut text = String::new();
+    let mut logprobs = Vec::new();
+    while let Some(event) = generation.next().await {
+        match event {
+            Event::Token {
+                text: t,
+                logprobs: l,
+            } => {
+                text.push_str(&t);
+                logprobs.extend(l);
+            }
+            Event::Done(_) => return Ok((text, logprobs)),
+            Event::Error(e) => return Err(LlmError::Engine(e)),
+        }
+    }
+    Err(LlmError::Unparseable(
+        "the generation ended without a result".into(),
+    ))
+}
+
+impl Classifier for LlmClassifier {
+    fn method(&self) -> String {
+        format!("llm-{}", self.label)
+    }
+
+    fn classify<'a>(
+        &'a self,
+        registry: &'a ToolRegistry,
+        request: &'a str,
+    ) -> BoxFuture<'a, CapabilityToken> {
+        Box::pin(async move {
+            let all: Vec<usize> = (0..registry.len()).collect();
+            match self.score(registry, request, &all).await {
+                Ok(scores) => {
+                    let mut token = CapabilityToken::new(
+                        registry,
+                        request,
+                        self.decide(registry, &scores),
+                        token_confidence(scores.iter().copied()),
+                        self.method(),
+                    );
+                    token.scores = registry.names().map(str::to_owned).zip(scores).collect();
+                    token
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "LLM classification failed; denying every tool");
+                    CapabilityToken::deny_all(registry, request, &self.method(), &e.to_string())
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! hearth's inference engine: GGUF models run in-process through llama.cpp.
+//!
+//! A [`Model`] is a cheap, cloneable, `Send + Sync` handle to one loaded model. Its llama.cpp
+//! context lives on one dedicated, named OS thread that serves every request with continuous
+//! batching: each step decodes one token for every generating sequence and prefills new prompts
+//! in chunks, reusing the longest cached prefix of each slot.
+//!
+//! ```no_run
+//! use hearth_engine::{Event, GenerateRequest, LoadConfig, Model, SamplingOptions};
+//! let model = Model::load("models/smollm2-135m.gguf".as_ref(), LoadConfig::default())?;
+//! let mut stream = model.generate(GenerateRequest::new("The sky is").with_options(SamplingOptions::greedy()))?;
+//! while let Some(event) = stream.blocking_next() {
+//!     match event {
+//!         Event::Token { text, .. } => print!("{text}"),
+//!         Event::Done(done) => println!("\n{} tokens", done.eval_count),
+//!         Event::Error(e) => eprintln!("{e}"),
+//!     }
+//! }
+//! # Ok::<(), hearth_engine::EngineError>(())
+//! ```
+
+mod backend;
+pub mod bundled;
+mod error;
+mod event;
+pub mod gguf;
+mod model;
+mod options;
+mod sampler;
+mod slot;
+pub mod template;
+mod text;
+mod threads;
+mod worker;
+
+pub use backend::set_llama_logs;
+pub use error::EngineError;
+pub use event::{Completion, DoneReason, Event, Logprobs, TokenLogprob};
+pub use model::{Embeddings, Generation, Model, ModelInfo};
+pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
+pub use template::ChatMessage;
+pub use threads::physical_cores;
+
+/// Which compute backend this build of the engine uses (for labels in benches and logs).
+pub fn backend_name() -> &'static str {
+    if cfg!(feature = "cuda") {
+        "cuda"
+    } else if cfg!(feature = "metal") {
+        "metal"
+    } else if cfg!(feature = "vulkan") {
+        "vulkan"
+    } else {
+        "cpu"
+    }
+}

@@ -1,0 +1,333 @@
+//! Which models exist: the Ollama store's manifests plus the bundled models (always offered,
+//! unless a manifest of the same name shadows them), resolved into one [`ModelRecord`] shape.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use hearth_engine::gguf::GgufInfo;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::names::ModelName;
+use crate::store::{manifest as mt, ConfigV2, Digest, Store, StoredModel};
+
+/// A bundled model as the server offers it.
+#[derive(Debug, Clone)]
+pub struct BundledEntry {
+    /// Canonical name (`smollm2:135m`).
+    pub name: ModelName,
+    /// Other names that resolve to it.
+    pub aliases: Vec<ModelName>,
+    /// The GGUF on disk.
+    pub path: PathBuf,
+    /// sha256 of the GGUF.
+    pub sha256: String,
+    /// GGUF size in bytes.
+    pub size: u64,
+    /// Architecture (family).
+    pub family: String,
+    /// Quantization label.
+    pub quantization: String,
+    /// Licence text or name.
+    pub license: String,
+}
+
+/// Everything the server knows about one model before loading it.
+#[derive(Debug, Clone)]
+pub struct ModelRecord {
+    /// Canonical name.
+    pub name: ModelName,
+    /// The GGUF weights.
+    pub model_path: PathBuf,
+    /// `/api/tags` digest (manifest sha256, or the GGUF's for bundled models).
+    pub digest: String,
+    /// Total size.
+    pub size: u64,
+    /// Manifest (or GGUF) mtime.
+    pub modified: SystemTime,
+    /// Modelfile TEMPLATE (Go template), if any.
+    pub template: Option<String>,
+    /// Modelfile SYSTEM, if any.
+    pub system: Option<String>,
+    /// Modelfile PARAMETERs (options JSON).
+    pub params: Map<String, Value>,
+    /// Modelfile MESSAGEs.
+    pub messages: Vec<Value>,
+    /// Licence texts.
+    pub license: Vec<String>,
+    /// The config blob.
+    pub config: ConfigV2,
+    /// Parent model (`from` of the weights layer).
+    pub parent: String,
+}
+
+/// `details` as `/api/tags`, `/api/show` and `/api/ps` report it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Details {
+    /// Parent model.
+    pub parent_model: String,
+    /// `gguf`.
+    pub format: String,
+    /// Architecture.
+    pub family: String,
+    /// Families.
+    pub families: Vec<String>,
+    /// e.g. `135M`.
+    pub parameter_size: String,
+    /// e.g. `Q4_1`.
+    pub quantization_level: String,
+}
+
+/// The model catalogue.
+#[derive(Debug)]
+pub struct Catalog {
+    store: Store,
+    bundled: Vec<BundledEntry>,
+    gguf: Mutex<HashMap<PathBuf, Arc<GgufInfo>>>,
+}
+
+impl Catalog {
+    /// A catalogue over a store and a list of bundled models.
+    pub fn new(store: Store, bundled: Vec<BundledEntry>) -> Self {
+        Catalog {
+            store,
+            bundled,
+            gguf: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Resolve a name: store first, then bundled names and aliases.
+    pub fn resolve(&self, name: &ModelName) -> Result<Option<ModelRecord>, ApiError> {
+        if let Some(stored) = self.store.get(name).map_err(ApiError::internal)? {
+            return Ok(self.from_store(stored));
+        }
+        Ok(self
+            .bundled
+            .iter()
+            .find(|b| b.name.matches(name) || b.aliases.iter().any(|a| a.matches(name)))
+            .map(from_bundled))
+    }
+
+    /// Every model: store manifests, then bundled models not shadowed by one.
+    pub fn list(&self) -> Vec<ModelRecord> {
+        let mut out: Vec<ModelRecord> = self
+            .store
+            .list()
+            .into_iter()
+            .filter_map(|s| self.from_store(s))
+            .collect();
+        for b in &self.bundled {
+            if !out.iter().any(|r| r.name.matches(&b.name)) {
+                out.push(from_bundled(b));
+            }
+        }
+        out.sort_by(|a, b| b.modified.cmp(&a.modified));
+        out
+    }
+
+    fn from_store(&self, stored: StoredModel) -> Option<ModelRecord> {
+        let m = &stored.manifest;
+        let weights = m.layer(mt::MEDIA_MODEL)?;
+        let model_path = self.store.blob_path(&Digest::parse(&weights.digest)?);
+        let text = |media: &str| {
+            m.layer(media)
+                .and_then(|l| self.store.read_blob_string(&l.digest))
+        };
+        let config = self
+            .store
+            .read_blob_string(&m.config.digest)
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Some(ModelRecord {
+            name: stored.name,
+            model_path,
+            digest: stored.digest,
+            size: m.total_size(),
+            modified: stored.modified,
+            template: text(mt::MEDIA_TEMPLATE).or_else(|| text(mt::MEDIA_PROMPT)),
+            system: text(mt::MEDIA_SYSTEM),
+            params: text(mt::MEDIA_PARAMS)
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            messages: text(mt::MEDIA_MESSAGES)
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            license: m
+                .layers
+                .iter()
+                .filter(|l| l.media_type == mt::MEDIA_LICENSE)
+                .filter_map(|l| self.store.read_blob_string(&l.digest))
+                .collect(),
+            config,
+            parent: weights.from.clone().unwrap_or_default(),
+        })
+    }
+
+    /// GGUF metadata of a model file (cached; empty when unreadable).
+    pub fn gguf(&self, path: &Path) -> Arc<GgufInfo> {
+        let mut cache = self.gguf.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                Arc::new(hearth_engine::gguf::validate(path).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot read GGUF metadata");
+                    GgufInfo::default()
+                }))
+            })
+            .clone()
+    }
+
+    /// `details` for a record.
+    pub fn details(&self, r: &ModelRecord) -> Details {
+        let info = self.gguf(&r.model_path);
+        let family = non_empty(&r.config.model_family)
+            .or_else(|| info.architecture().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into());
+        let parameter_size = non_empty(&r.config.model_type)
+            .or_else(|| (!info.tensors.is_empty()).then(|| info.parameter_size_label()))
+            .or_else(|| str_meta(&info, "general.size_label"))
+            .or_else(|| size_from_tag(&r.name.tag))
+            .unwrap_or_else(|| "unknown".into());
+        let quantization_level = non_empty(&r.config.file_type)
+            .or_else(|| info.file_type_name().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into());
+        Details {
+            parent_model: r.parent.clone(),
+            format: "gguf".into(),
+            families: r
+                .config
+                .model_families
+                .clone()
+                .unwrap_or_else(|| vec![family.clone()]),
+            family,
+            parameter_size,
+            quantization_level,
+        }
+    }
+
+    /// The chat template a model carries (GGUF Jinja, else the Modelfile template).
+    pub fn template_text(&self, r: &ModelRecord) -> String {
+        str_meta(&self.gguf(&r.model_path), "tokenizer.chat_template")
+            .or_else(|| r.template.clone())
+            .unwrap_or_default()
+    }
+
+    /// Capabilities derived from the model file, as Ollama does.
+    pub fn capabilities(&self, r: &ModelRecord) -> Vec<&'static str> {
+        if let Some(caps) = &r.config.capabilities {
+            if !caps.is_empty() {
+                return caps.iter().filter_map(|c| capability_static(c)).collect();
+            }
+        }
+        let info = self.gguf(&r.model_path);
+        let keys = || info.metadata.keys();
+        let mut caps = Vec::new();
+        if keys().any(|k| k.ends_with(".pooling_type")) {
+            caps.push("embedding");
+        } else {
+            caps.push("completion");
+        }
+        let template = self.template_text(r);
+        if template.contains("tools") || template.contains("tool_call") {
+            caps.push("tools");
+        }
+        if template.contains("<think>") {
+            caps.push("thinking");
+        }
+        if keys().any(|k| k.ends_with(".vision.block_count")) {
+            caps.push("vision");
+        }
+        caps
+    }
+}
+
+fn capability_static(c: &str) -> Option<&'static str> {
+    [
+        "completion",
+        "tools",
+        "insert",
+        "vision",
+        "embedding",
+        "thinking",
+        "image",
+        "audio",
+    ]
+    .into_iter()
+    .find(|k| *k == c)
+}
+
+fn from_bundled(b: &BundledEntry) -> ModelRecord {
+    let modified = std::fs::metadata(&b.path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    ModelRecord {
+        name: b.name.clone(),
+        model_path: b.path.clone(),
+        digest: b.sha256.clone(),
+        size: b.size,
+        modified,
+        template: None,
+        system: None,
+        params: Map::new(),
+        messages: Vec::new(),
+        license: if b.license.is_empty() {
+            Vec::new()
+        } else {
+            vec![b.license.clone()]
+        },
+        config: ConfigV2 {
+            model_format: "gguf".into(),
+            model_family: b.family.clone(),
+            file_type: b.quantization.clone(),
+            ..ConfigV2::default()
+        },
+        parent: String::new(),
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn str_meta(info: &GgufInfo, key: &str) -> Option<String> {
+    info.get_str(key)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn size_from_tag(tag: &str) -> Option<String> {
+    let t = tag.split('-').next()?;
+    let ok = t.len() > 1
+        && (t.ends_with(['m', 'M', 'b', 'B']))
+        && t[..t.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.');
+    ok.then(|| t.to_ascii_uppercase())
+}
+
+/// GGUF metadata as `/api/show`'s `model_info`.
+pub fn model_info(info: &GgufInfo, verbose: bool) -> Map<String, Value> {
+    if info.metadata.is_empty() {
+        return Map::new();
+    }
+    info.model_info_json(verbose)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_labels_from_tags() {
+        assert_eq!(size_from_tag("135m"), Some("135M".into()));
+        assert_eq!(size_from_tag("7b-instruct"), Some("7B".into()));
+        assert_eq!(size_from_tag("latest"), None);
+    }
+}

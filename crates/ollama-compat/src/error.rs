@@ -1,0 +1,123 @@
+//! The HTTP error type: one enum, one explicit status match, Ollama's `{"error": "..."}` body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hearth_engine::EngineError;
+
+/// Every failure an endpoint can answer with. The message is what the client sees, so it uses
+/// Ollama's exact texts (ollama-api.md §1.13); internal causes are logged, never leaked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400: malformed body, invalid field, capability missing.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404: unknown model, blob or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// 401: the optional API key is set and the request lacks it.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 503: the pending-request queue is full.
+    #[error("server busy, please try again.  maximum pending requests exceeded")]
+    Busy,
+    /// 500: an option had the wrong type (Ollama answers 500 for this).
+    #[error("{0}")]
+    Option(String),
+    /// 500: the engine or the store failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Shorthand for endpoint results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Option(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Build a 400 error.
+    pub fn bad(msg: impl Into<String>) -> Self {
+        ApiError::BadRequest(msg.into())
+    }
+
+    /// Build a 500 error, logging the cause.
+    pub fn internal(msg: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %msg, "internal error");
+        ApiError::Internal(msg.to_string())
+    }
+
+    /// The OpenAI error `type` for this status.
+    pub fn openai_type(&self) -> &'static str {
+        match self.status() {
+            StatusCode::BAD_REQUEST => "invalid_request_error",
+            StatusCode::NOT_FOUND => "not_found_error",
+            _ => "api_error",
+        }
+    }
+
+    /// This error as an OpenAI-style response (`/v1/*`).
+    pub fn into_openai(self) -> Response {
+        let body = serde_json::json!({"error": {
+            "message": self.to_string(), "type": self.openai_type(), "param": null, "code": null}});
+        let mut resp = (self.status(), body.to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::ContextOverflow { .. } => {
+                ApiError::BadRequest("the input length exceeds the context length".into())
+            }
+            EngineError::Grammar(m) => ApiError::BadRequest(format!(
+                "invalid format: {m}; expected \"json\" or a valid JSON Schema object"
+            )),
+            EngineError::InvalidRequest(m) => ApiError::BadRequest(m),
+            EngineError::Embedding(_) => ApiError::BadRequest(e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.to_string() });
+        crate::http::json_with_status(self.status(), &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_ollama() {
+        assert_eq!(ApiError::Busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(ApiError::Busy.to_string().contains("try again.  maximum"));
+        assert_eq!(
+            ApiError::Option("x".into()).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let e: ApiError = EngineError::ContextOverflow {
+            tokens: 9,
+            context: 4,
+        }
+        .into();
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert!(e.to_string().contains("context length"));
+    }
+}

@@ -1,0 +1,135 @@
+//! `/metrics` in Prometheus (OpenMetrics) text: requests by endpoint and status, tokens in and
+//! out, time to first token and inter-token latency, queue depth and loaded models.
+
+use std::sync::atomic::AtomicI64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route template, e.g. `/api/generate`.
+    pub endpoint: String,
+    /// HTTP status.
+    pub status: u16,
+}
+
+/// The server's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by endpoint and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Prompt tokens evaluated.
+    pub tokens_in: Counter,
+    /// Tokens generated.
+    pub tokens_out: Counter,
+    /// Seconds from request start to the first token.
+    pub ttft: Histogram,
+    /// Seconds between consecutive tokens of a stream.
+    pub inter_token: Histogram,
+    /// Requests queued or running.
+    pub queue_depth: Gauge<i64, AtomicI64>,
+    /// Models in memory.
+    pub loaded_models: Gauge<i64, AtomicI64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("hearth");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let tokens_in = Counter::default();
+        let tokens_out = Counter::default();
+        let ttft = Histogram::new(exponential_buckets(0.005, 2.0, 14));
+        let inter_token = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let queue_depth = Gauge::default();
+        let loaded_models = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by endpoint and status",
+            requests.clone(),
+        );
+        registry.register(
+            "prompt_tokens",
+            "Prompt tokens evaluated",
+            tokens_in.clone(),
+        );
+        registry.register("generated_tokens", "Tokens generated", tokens_out.clone());
+        registry.register(
+            "time_to_first_token_seconds",
+            "Time from request to first token",
+            ttft.clone(),
+        );
+        registry.register(
+            "inter_token_latency_seconds",
+            "Time between streamed tokens",
+            inter_token.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Inference requests queued or running",
+            queue_depth.clone(),
+        );
+        registry.register("loaded_models", "Models in memory", loaded_models.clone());
+        Metrics {
+            registry,
+            requests,
+            tokens_in,
+            tokens_out,
+            ttft,
+            inter_token,
+            queue_depth,
+            loaded_models,
+        }
+    }
+}
+
+impl Metrics {
+    /// Count one finished request.
+    pub fn request(&self, endpoint: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                endpoint: endpoint.to_owned(),
+                status,
+            })
+            .inc();
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family() {
+        let m = Metrics::default();
+        m.request("/api/generate", 200);
+        m.tokens_out.inc_by(3);
+        m.ttft.observe(0.02);
+        let text = m.render();
+        for name in [
+            "hearth_http_requests_total{endpoint=\"/api/generate\",status=\"200\"} 1",
+            "hearth_generated_tokens_total 3",
+            "hearth_time_to_first_token_seconds_bucket",
+            "hearth_inter_token_latency_seconds",
+            "hearth_queue_depth",
+            "hearth_loaded_models",
+        ] {
+            assert!(text.contains(name), "{name} missing in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Pieces shared by the generating endpoints: model leases, load/unload replies, error lines.
+
+use std::time::Instant;
+
+use futures::stream::BoxStream;
+use hearth_engine::ChatMessage;
+use serde::Serialize;
+
+use crate::catalog::ModelRecord;
+use crate::convert;
+use crate::error::{ApiError, ApiResult};
+use crate::infer::Piece;
+use crate::keep_alive::KeepAlive;
+use crate::names::ModelName;
+use crate::scheduler::Lease;
+use crate::state::SharedState;
+
+/// A started generation.
+pub struct Prepared {
+    /// Its pieces.
+    pub pieces: BoxStream<'static, Piece>,
+    /// Nanoseconds spent loading the model.
+    pub load_ns: u64,
+    /// When the request arrived.
+    pub started: Instant,
+}
+
+/// One NDJSON line: a chunk, or a mid-stream `{"error": ...}`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Line<T> {
+    /// A chunk.
+    Ok(T),
+    /// The error that ends the stream.
+    Err {
+        /// Its message.
+        error: String,
+    },
+}
+
+impl<T> From<Result<T, String>> for Line<T> {
+    fn from(r: Result<T, String>) -> Self {
+        match r {
+            Ok(t) => Line::Ok(t),
+            Err(error) => Line::Err { error },
+        }
+    }
+}
+
+/// `top_logprobs` must be within 0..=20.
+pub fn check_top_logprobs(n: i64) -> ApiResult<()> {
+    if (0..=20).contains(&n) {
+        Ok(())
+    } else {
+        Err(ApiError::bad("top_logprobs must be between 0 and 20"))
+    }
+}
+
+/// Lease the model of a record (loading it if needed).
+pub async fn lease(
+    st: &SharedState,
+    name: &ModelName,
+    record: &ModelRecord,
+    keep_alive: Option<KeepAlive>,
+) -> ApiResult<Lease> {
+    st.scheduler
+        .acquire(
+            &name.display(),
+            &record.model_path,
+            keep_alive,
+            convert::param_num_ctx(&record.params),
+        )
+        .await
+}
+
+/// The empty-prompt shortcut: unload with keep_alive 0, else load. Returns the done_reason.
+pub async fn load_or_unload(
+    st: &SharedState,
+    name: &ModelName,
+    record: &ModelRecord,
+    keep_alive: Option<KeepAlive>,
+) -> ApiResult<&'static str> {
+    if keep_alive.is_some_and(|k| k.is_zero()) {
+        st.scheduler.unload(&record.model_path);
+        return Ok("unload");
+    }
+    let _ticket = st.scheduler.admit()?;
+    drop(lease(st, name, record, keep_alive).await?);
+    Ok("load")
+}
+
+/// The Modelfile MESSAGE history as chat messages.
+pub fn modelfile_messages(record: &ModelRecord) -> Vec<ChatMessage> {
+    record
+        .messages
+        .iter()
+        .filter_map(|m| {
+            Some(ChatMessage {
+                role: m.get("role")?.as_str()?.to_owned(),
+                content: m
+                    .get("content")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                ..Default::default()
+            })
+        })
+        .collect()
+}

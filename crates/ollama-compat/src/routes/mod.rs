@@ -1,0 +1,80 @@
+//! The router: every endpoint module's routes merged, guards and limits layered on top.
+
+pub mod blobs;
+pub mod chat;
+pub mod common;
+pub mod create;
+pub mod embed;
+pub mod generate;
+pub mod models;
+pub mod openai;
+pub mod registry;
+pub mod stream;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, head, post};
+use axum::Router;
+
+use crate::state::SharedState;
+
+/// Build the application. No sockets: tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: SharedState) -> Router {
+    let limit = state.config.body_limit;
+    let cors = crate::guard::cors(&state.config.origins);
+    Router::new()
+        .route("/", get(models::root).head(models::root))
+        .route("/api/version", get(models::version))
+        .route("/api/status", get(registry::status))
+        .route("/api/tags", get(models::tags))
+        .route("/api/generate", post(generate::handler))
+        .route("/api/chat", post(chat::handler))
+        .route("/api/embed", post(embed::handler))
+        .route("/api/embeddings", post(embed::legacy))
+        .route("/api/show", post(models::show))
+        .route("/api/ps", get(models::ps))
+        .route("/api/copy", post(models::copy))
+        .route("/api/delete", delete(models::delete))
+        .route("/api/blobs/{digest}", head(blobs::head).post(blobs::upload))
+        .route("/api/create", post(create::handler))
+        .route("/api/pull", post(registry::pull))
+        .route("/api/push", post(registry::push))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/completions", post(openai::completions))
+        .route("/v1/models", get(openai::list_models))
+        .route("/v1/models/{model}", get(openai::get_model))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed")
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(from_fn_with_state(state.clone(), crate::guard::track))
+        .layer(cors)
+        .layer(from_fn_with_state(state.clone(), crate::guard::guard))
+        .with_state(state)
+}
+
+/// `GET /metrics`.
+async fn metrics(State(st): State<SharedState>) -> Response {
+    st.metrics
+        .queue_depth
+        .set(st.scheduler.queue_depth() as i64);
+    st.metrics
+        .loaded_models
+        .set(st.scheduler.status().len() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests;

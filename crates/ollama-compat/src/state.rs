@@ -1,0 +1,44 @@
+//! The shared state every handler sees.
+
+use std::sync::Arc;
+
+use crate::backend::Loader;
+use crate::catalog::{BundledEntry, Catalog};
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::scheduler::Scheduler;
+use crate::store::Store;
+
+/// Catalogue, scheduler, metrics and configuration.
+#[derive(Debug)]
+pub struct AppState {
+    /// Known models.
+    pub catalog: Catalog,
+    /// Loaded models.
+    pub scheduler: Scheduler,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Configuration.
+    pub config: ServerConfig,
+}
+
+/// What handlers extract with `State`.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// Build the state from a configuration, a loader and the bundled models.
+    pub fn new(
+        config: ServerConfig,
+        loader: Arc<dyn Loader>,
+        bundled: Vec<BundledEntry>,
+    ) -> SharedState {
+        let catalog = Catalog::new(Store::new(&config.models_dir), bundled);
+        let scheduler = Scheduler::new(loader, config.scheduler.clone());
+        Arc::new(AppState {
+            catalog,
+            scheduler,
+            metrics: Metrics::default(),
+            config,
+        })
+    }
+}

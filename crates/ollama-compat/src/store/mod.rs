@@ -1,0 +1,388 @@
+//! Ollama's on-disk model store: `manifests/<host>/<namespace>/<model>/<tag>` and
+//! `blobs/sha256-<hex>`. Every write goes to a temp file in the target directory, is fsynced and
+//! renamed into place; a blob's digest is verified before it becomes visible.
+
+mod digest;
+pub mod manifest;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use futures::{Stream, StreamExt};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt;
+
+pub use digest::{hex, Digest};
+pub use manifest::{ConfigV2, Layer, Manifest};
+
+use crate::names::ModelName;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The uploaded bytes did not hash to the digest they were sent under.
+    #[error("digest mismatch, expected \"{expected}\", got \"{got}\"")]
+    DigestMismatch {
+        /// The digest in the URL.
+        expected: String,
+        /// What the bytes hash to.
+        got: String,
+    },
+    /// A manifest could not be parsed.
+    #[error("invalid manifest {path}: {reason}")]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The parse error.
+        reason: String,
+    },
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The upload body failed mid-way.
+    #[error("reading the request body: {0}")]
+    Body(String),
+}
+
+/// One manifest found in the store.
+#[derive(Debug, Clone)]
+pub struct StoredModel {
+    /// The name the manifest's path spells.
+    pub name: ModelName,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// sha256 of the manifest bytes (what `/api/tags` calls `digest`).
+    pub digest: String,
+    /// Manifest mtime.
+    pub modified: SystemTime,
+}
+
+/// A store rooted at `OLLAMA_MODELS`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// A store at `root` (directories are created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn manifests(&self) -> PathBuf {
+        self.root.join("manifests")
+    }
+
+    fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    /// Where a blob lives.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.blobs().join(digest.file_name())
+    }
+
+    /// Whether a blob exists.
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    /// Stream an upload into `blobs/`, hashing as it goes; the file appears only when the digest
+    /// matches. Returns `false` when the blob already existed (nothing is read then).
+    pub async fn put_blob_stream<S, E>(
+        &self,
+        digest: &Digest,
+        mut body: S,
+    ) -> Result<bool, StoreError>
+    where
+        S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        if self.has_blob(digest) {
+            return Ok(false);
+        }
+        let dir = self.blobs();
+        tokio::fs::create_dir_all(&dir).await?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".upload-")
+            .tempfile_in(&dir)?;
+        let (file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StoreError::Body(e.to_string()))?;
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.sync_all().await?;
+        drop(file);
+        let got = Digest::from_hasher(hasher);
+        if &got != digest {
+            return Err(StoreError::DigestMismatch {
+                expected: digest.wire(),
+                got: got.wire(),
+            });
+        }
+        tmp_path
+            .persist(self.blob_path(digest))
+            .map_err(|e| StoreError::Io(e.error))?;
+        Ok(true)
+    }
+
+    /// Store small bytes as a blob (template, system, params, config layers).
+    pub fn put_blob_bytes(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
+        let digest = Digest::of(bytes);
+        if !self.has_blob(&digest) {
+            atomic_write(&self.blob_path(&digest), bytes)?;
+        }
+        Ok(digest)
+    }
+
+    /// Read a small blob as text.
+    pub fn read_blob_string(&self, digest: &str) -> Option<String> {
+        let d = Digest::parse(digest)?;
+        std::fs::read_to_string(self.blob_path(&d)).ok()
+    }
+
+    /// The manifest path for a name, matching existing directories case-insensitively.
+    fn manifest_path(&self, name: &ModelName) -> PathBuf {
+        let mut path = self.manifests();
+        for part in name.manifest_parts() {
+            let exact = path.join(part);
+            if exact.exists() {
+                path = exact;
+                continue;
+            }
+            let found = std::fs::read_dir(&path).ok().and_then(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .find(|n| n.to_string_lossy().eq_ignore_ascii_case(part))
+            });
+            path = path.join(found.unwrap_or_else(|| part.into()));
+        }
+        path
+    }
+
+    /// Read the manifest for a name.
+    pub fn get(&self, name: &ModelName) -> Result<Option<StoredModel>, StoreError> {
+        let path = self.manifest_path(name);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let stored = read_manifest(&path, name.clone())?;
+        Ok(Some(stored))
+    }
+
+    /// Every manifest, exactly four directory levels below `manifests/`.
+    pub fn list(&self) -> Vec<StoredModel> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self.manifests(), Vec::<String>::new())];
+        while let Some((dir, parts)) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                let mut next = parts.clone();
+                next.push(file_name);
+                let path = entry.path();
+                if next.len() < 4 && path.is_dir() {
+                    stack.push((path, next));
+                } else if next.len() == 4 && path.is_file() {
+                    let Some(name) = ModelName::parse(&format!(
+                        "{}/{}/{}:{}",
+                        next[0], next[1], next[2], next[3]
+                    )) else {
+                        continue;
+                    };
+                    match read_manifest(&path, name) {
+                        Ok(m) => out.push(m),
+                        Err(e) => tracing::warn!(error = %e, "skipping manifest"),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Write a manifest under a name (atomically), returning its digest.
+    pub fn put_manifest(
+        &self,
+        name: &ModelName,
+        manifest: &Manifest,
+    ) -> Result<String, StoreError> {
+        let bytes = serde_json::to_vec(manifest).map_err(std::io::Error::other)?;
+        let path = self.manifest_path(name);
+        atomic_write(&path, &bytes)?;
+        Ok(Digest::of(&bytes).hex().to_owned())
+    }
+
+    /// Copy a manifest byte for byte; blobs are shared. `false` when the source does not exist.
+    pub fn copy(&self, from: &ModelName, to: &ModelName) -> Result<bool, StoreError> {
+        let src = self.manifest_path(from);
+        if !src.is_file() {
+            return Ok(false);
+        }
+        let bytes = std::fs::read(&src)?;
+        atomic_write(&self.manifest_path(to), &bytes)?;
+        Ok(true)
+    }
+
+    /// Delete a manifest, prune empty directories and the blobs no other manifest references.
+    /// `false` when it did not exist.
+    pub fn delete(&self, name: &ModelName) -> Result<bool, StoreError> {
+        let Some(stored) = self.get(name)? else {
+            return Ok(false);
+        };
+        let path = self.manifest_path(name);
+        std::fs::remove_file(&path)?;
+        let mut dir = path.parent().map(Path::to_path_buf);
+        let top = self.manifests();
+        while let Some(d) = dir {
+            if d == top || std::fs::remove_dir(&d).is_err() {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        self.prune(stored.manifest.digests().map(str::to_owned).collect());
+        Ok(true)
+    }
+
+    /// Remove the given blobs unless a remaining manifest references them.
+    pub fn prune(&self, candidates: Vec<String>) {
+        let referenced: std::collections::HashSet<String> = self
+            .list()
+            .iter()
+            .flat_map(|m| m.manifest.digests().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        for d in candidates {
+            if referenced.contains(&d) {
+                continue;
+            }
+            if let Some(digest) = Digest::parse(&d) {
+                let _ = std::fs::remove_file(self.blob_path(&digest));
+            }
+        }
+    }
+}
+
+fn read_manifest(path: &Path, name: ModelName) -> Result<StoredModel, StoreError> {
+    let bytes = std::fs::read(path)?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::BadManifest {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let modified = std::fs::metadata(path)?
+        .modified()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    Ok(StoredModel {
+        name,
+        manifest,
+        digest: Digest::of(&bytes).hex().to_owned(),
+        modified,
+    })
+}
+
+/// Write a file atomically: temp file in the same directory, fsync, rename.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| StoreError::Io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path());
+        (dir, s)
+    }
+
+    fn model(store: &Store, name: &str, weights: &[u8]) -> Manifest {
+        let w = store.put_blob_bytes(weights).unwrap();
+        let c = store.put_blob_bytes(b"{}").unwrap();
+        let m = Manifest::new(
+            Layer {
+                media_type: manifest::MEDIA_CONFIG.into(),
+                digest: c.wire(),
+                size: 2,
+                from: None,
+            },
+            vec![Layer {
+                media_type: manifest::MEDIA_MODEL.into(),
+                digest: w.wire(),
+                size: weights.len() as u64,
+                from: None,
+            }],
+        );
+        store
+            .put_manifest(&ModelName::parse(name).unwrap(), &m)
+            .unwrap();
+        m
+    }
+
+    #[test]
+    fn list_copy_delete_prune() {
+        let (_d, s) = store();
+        let m = model(&s, "a:1", b"weights");
+        assert_eq!(s.list().len(), 1);
+        assert!(s
+            .copy(
+                &ModelName::parse("A:1").unwrap(),
+                &ModelName::parse("ns/b").unwrap()
+            )
+            .unwrap());
+        assert_eq!(s.list().len(), 2);
+        let w = Digest::parse(&m.layers[0].digest).unwrap();
+        assert!(s.delete(&ModelName::parse("a:1").unwrap()).unwrap());
+        assert!(s.has_blob(&w), "still referenced by the copy");
+        assert!(s.delete(&ModelName::parse("ns/b").unwrap()).unwrap());
+        assert!(!s.has_blob(&w), "pruned");
+        assert!(!s.delete(&ModelName::parse("ns/b").unwrap()).unwrap());
+        assert!(!s.root().join("manifests/registry.ollama.ai").exists());
+    }
+
+    #[tokio::test]
+    async fn uploads_are_verified() {
+        let (_d, s) = store();
+        let good = Digest::of(b"hello");
+        let body = futures::stream::iter(vec![
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"hel")),
+            Ok(bytes::Bytes::from_static(b"lo")),
+        ]);
+        assert!(s.put_blob_stream(&good, body).await.unwrap());
+        let again = futures::stream::iter(Vec::<Result<bytes::Bytes, std::io::Error>>::new());
+        assert!(!s.put_blob_stream(&good, again).await.unwrap());
+        let bad = Digest::of(b"other");
+        let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+            b"hello",
+        ))]);
+        let err = s.put_blob_stream(&bad, body).await.unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("digest mismatch, expected \"sha256:"));
+        assert!(!s.has_blob(&bad));
+        let leftovers = std::fs::read_dir(s.root().join("blobs")).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp files left behind");
+    }
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Compare hearth's engine with upstream llama.cpp on the default bundled model (CPU).
+#
+#   scripts/bench-vs-llamacpp.sh             build llama.cpp once, run both, print the table
+#   scripts/bench-vs-llamacpp.sh --quick     shorter runs (criterion --quick, 2 llama-bench repetitions)
+#   scripts/bench-vs-llamacpp.sh --no-hearth reuse target/hearth-bench.json from an earlier `cargo bench --bench engine`
+#
+# llama.cpp comes from the sources vendored in the llama-cpp-python sdist (pip download, pinned by
+# LLAMACPP_PY_VERSION), built once under target/llamacpp with cmake in Release mode: llama-bench
+# (pp512/tg128), llama-batched-bench (aggregate decode with 1/4/8 sequences) and llama-server (for
+# HTTP-level comparisons by hand). It is built for the same ISA as hearth's engine (x86-64-v3:
+# AVX2/FMA/F16C/BMI2, GGML_NATIVE=OFF) and both run with one thread per physical core.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+say() { printf 'bench-vs-llamacpp: %s\n' "$*" >&2; }
+die() {
+    printf 'bench-vs-llamacpp: error: %s\n' "$*" >&2
+    exit 1
+}
+
+quick=0
+run_hearth=1
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=1 ;;
+        --no-hearth) run_hearth=0 ;;
+        -h | --help)
+            sed -n '2,13s/^# \{0,1\}//p' "$0"
+            exit 0
+            ;;
+        *) die "unknown argument: $arg" ;;
+    esac
+done
+
+py_version=${LLAMACPP_PY_VERSION:-0.3.36}
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+work="$target_dir/llamacpp"
+src_root="$work/src"
+build="$work/build-$py_version"
+bin="$build/bin"
+mkdir -p "$work"
+
+scripts/fetch-models.sh smollm2:135m
+model="$root/models/$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(next(x["file"] for x in m["models"] if x["name"]==m["default"]))' models/bundled.json)"
+
+# One thread per physical core (distinct core,socket pairs), never more than we may run on:
+# the same rule as hearth_engine::physical_cores().
+usable=$(nproc)
+physical=$(lscpu -p=core,socket 2>/dev/null | grep -v '^#' | sort -u | wc -l || true)
+((physical > 0)) || physical=$usable
+threads=$((physical < usable ? physical : usable))
+
+# --- llama.cpp sources (once) ---------------------------------------------------------------------
+src="$src_root/llama_cpp_python-$py_version/vendor/llama.cpp"
+if [[ ! -f $src/tools/llama-bench/llama-bench.cpp ]]; then
+    mkdir -p "$src_root"
+    sdist=$(find "$src_root" -maxdepth 1 -name "llama_cpp_python-$py_version.tar.gz" -print -quit)
+    if [[ -z $sdist ]]; then
+        say "downloading the llama-cpp-python $py_version sdist (vendors llama.cpp; takes a minute or two)"
+        python3 -m pip download --quiet --no-deps --no-binary :all: --dest "$src_root" "llama-cpp-python==$py_version" ||
+            die "pip download llama-cpp-python==$py_version failed"
+        sdist=$(find "$src_root" -maxdepth 1 -name "llama_cpp_python-$py_version.tar.gz" -print -quit)
+        [[ -n $sdist ]] || die "no sdist llama_cpp_python-$py_version.tar.gz in $src_root"
+    fi
+    tar -xzf "$sdist" -C "$src_root" "llama_cpp_python-$py_version/vendor/llama.cpp"
+fi
+
+# --- llama.cpp build (once) -----------------------------------------------------------------------
+isa_note="ISA: host default"
+cmake_isa=(-DGGML_NATIVE=OFF)
+if [[ $(uname -m) == x86_64 ]]; then
+    # Exactly what llama-cpp-sys-2 does for hearth's `-C target-cpu=x86-64-v3` (.cargo/config.toml).
+    cmake_isa+=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_SSE42=ON
+        -DCMAKE_C_FLAGS=-march=x86-64-v3 -DCMAKE_CXX_FLAGS=-march=x86-64-v3)
+    isa_note="ISA: x86-64-v3 (AVX2/FMA/F16C/BMI2) for both, GGML_NATIVE=OFF"
+fi
+tools=(llama-bench llama-batched-bench llama-server)
+if [[ ! -x $bin/llama-bench || ! -x $bin/llama-batched-bench || ! -x $bin/llama-server ]]; then
+    command -v cmake >/dev/null 2>&1 || die "cmake is missing (run scripts/setup.sh)"
+    say "building ${tools[*]} from llama.cpp (llama-cpp-python $py_version) in $build; this takes several minutes once"
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+        "${cmake_isa[@]}" -DGGML_OPENMP=ON \
+        -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
+        -DLLAMA_BUILD_COMMON=ON >"$work/cmake-configure.log" 2>&1 ||
+        die "cmake configure failed; see $work/cmake-configure.log"
+    cmake --build "$build" --config Release -j "$usable" --target "${tools[@]}" >"$work/cmake-build.log" 2>&1 ||
+        die "llama.cpp build failed; see $work/cmake-build.log"
+fi
+
+reps=5
+((quick)) && reps=2
+results="$work/results"
+mkdir -p "$results"
+
+# --- llama.cpp runs -------------------------------------------------------------------------------
+say "llama-bench: pp512 + tg128, $threads threads, $reps repetitions"
+"$bin/llama-bench" -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" -o json >"$results/llama-bench.json" \
+    2>"$results/llama-bench.log" || die "llama-bench failed; see $results/llama-bench.log"
+
+say "llama-batched-bench: aggregate decode of 128 tokens with 1, 4 and 8 sequences"
+"$bin/llama-batched-bench" -m "$model" -c 4096 -b 512 -ub 512 -npp 32 -ntg 128 -npl 1,4,8 -t "$threads" \
+    --output-format jsonl >"$results/batched-bench.out" 2>&1 ||
+    die "llama-batched-bench failed; see $results/batched-bench.out"
+
+# --- hearth ---------------------------------------------------------------------------------------
+hearth_json="$target_dir/hearth-bench.json"
+if ((run_hearth)); then
+    say "hearth: cargo bench --bench engine"
+    criterion_args=()
+    ((quick)) && criterion_args=(--quick)
+    rm -f "$hearth_json"
+    cargo bench --bench engine -- "${criterion_args[@]}"
+fi
+[[ -f $hearth_json ]] || die "no $hearth_json (run: cargo bench --bench engine)"
+
+# --- table ----------------------------------------------------------------------------------------
+python3 - "$hearth_json" "$results/llama-bench.json" "$results/batched-bench.out" "$threads" "$isa_note" \
+    "$py_version" "$work/comparison.json" <<'PY'
+import json, sys
+
+hearth_path, bench_path, batched_path, threads, isa_note, py_version, out_path = sys.argv[1:]
+hearth = json.load(open(hearth_path))
+h = {k: v.get("tok_s") for k, v in hearth["results"].items()}
+
+llama = {}
+for row in json.load(open(bench_path)):
+    if row.get("n_prompt") == 512 and row.get("n_gen") == 0:
+        llama["pp512"] = row["avg_ts"]
+    elif row.get("n_prompt") == 0 and row.get("n_gen") == 128:
+        llama["tg128"] = row["avg_ts"]
+for line in open(batched_path):
+    line = line.strip()  # JSON lines among llama.cpp's log output
+    if line.startswith('{"'):
+        row = json.loads(line)
+        if "pl" in row and "speed_tg" in row:
+            llama[f"decode_x{row['pl']}"] = row["speed_tg"]
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+def num(x):
+    return f"{x:10.1f}" if x is not None else f"{'n/a':>10}"
+
+def times(x, width):
+    return f"{x:.2f}x".rjust(width) if x is not None else "n/a".rjust(width)
+
+rows = [
+    ("pp512 prefill (tok/s)", "pp512", "llama-bench"),
+    ("tg128 decode (tok/s)", "tg128", "llama-bench"),
+    ("decode, 1 sequence (tok/s)", "decode_x1", "batched-bench"),
+    ("decode, 4 sequences (tok/s)", "decode_x4", "batched-bench"),
+    ("decode, 8 sequences (tok/s)", "decode_x8", "batched-bench"),
+]
+print()
+print(f"hearth {hearth.get('backend', '?')} vs llama.cpp (llama-cpp-python {py_version} sources), "
+      f"model {hearth.get('model')}, {threads} threads; {isa_note}")
+print(f"{'metric':32} {'hearth':>10} {'llama.cpp':>10} {'ratio':>8}   llama.cpp tool")
+table = {}
+for label, key, tool in rows:
+    a, b = h.get(key), llama.get(key)
+    r = ratio(a, b)
+    table[key] = {"hearth": a, "llama_cpp": b, "ratio": r}
+    print(f"{label:32} {num(a)} {num(b)} {times(r, 8)}   {tool}")
+sh, sl = ratio(h.get("decode_x8"), h.get("decode_x1")), ratio(llama.get("decode_x8"), llama.get("decode_x1"))
+table["scaling_x8_over_x1"] = {"hearth": sh, "llama_cpp": sl}
+print(f"{'aggregate scaling 8 seq / 1 seq':32} {times(sh, 10)} {times(sl, 10)}")
+ttft = hearth["results"].get("ttft_prompt64", {}).get("ms")
+if ttft is not None:
+    print(f"{'hearth time to first token (64-token prompt)':46} {ttft:.1f} ms")
+print("ratio > 1 means hearth is faster. hearth: engine-reported timings (criterion, target/hearth-bench.json); "
+      "llama.cpp: llama-bench averages and llama-batched-bench S_TG.")
+json.dump({"threads": int(threads), "isa": isa_note, "llama_cpp_python": py_version, "results": table},
+          open(out_path, "w"), indent=2)
+print(f"written: {out_path}")
+PY

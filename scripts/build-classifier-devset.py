@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Build hearth's capability-classifier development set (data/classifier/devset.jsonl).
+
+Sources:
+  * BFCL (Berkeley Function Calling Leaderboard) data shipped inside the PyPI wheel `bfcl-eval`
+    (Apache-2.0). The wheel is fetched with pip (no install) into target/classifier-devset/ and
+    unzipped there; its sha256 is recorded in data/classifier/SOURCES.md.
+  * Hand-written cases (data/classifier/handwritten.jsonl over handwritten-tools.json): dangerous
+    tools (send, delete, transfer, execute), negations, vague and delegated requests, and
+    injection-style requests whose text quotes attacker instructions.
+
+Each output line: {id, source, split, request, tools: [{name, description, parameters, risk_level}],
+needed: [names]}. `split` is "dev" or "test", drawn with a fixed seed; multi-turn turns of one
+conversation share a split. Registries are capped at 20 tools (the latency target's bound).
+
+Usage: python3 scripts/build-classifier-devset.py [--wheel PATH]
+"""
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "data" / "classifier"
+WORK = ROOT / "target" / "classifier-devset"
+VERSION = "2026.3.23"
+SEED = 20260114
+MAX_TOOLS = 20
+MAX_DESC = 300
+
+# How many items to sample from each BFCL category (moderate size: the eval runs on 2 cores).
+QUOTA = {
+    "multiple": 90,
+    "parallel_multiple": 90,
+    "live_multiple": 110,
+    "live_parallel_multiple": 24,
+    "simple_python": 30,
+    "irrelevance": 90,
+    "live_irrelevance": 110,
+    "multi_turn_base": 80,
+}
+
+MULTI_TURN_DOCS = {
+    "GorillaFileSystem": "gorilla_file_system.json",
+    "MathAPI": "math_api.json",
+    "MessageAPI": "message_api.json",
+    "TwitterAPI": "posting_api.json",
+    "TicketAPI": "ticket_api.json",
+    "TradingBot": "trading_bot.json",
+    "TravelAPI": "travel_booking.json",
+    "VehicleControlAPI": "vehicle_control.json",
+}
+
+# Hand-reviewed risk levels for multi-turn functions whose names the heuristic gets wrong.
+RISK_OVERRIDES = {
+    "rm": 5, "rmdir": 5, "mv": 4, "cp": 3, "echo": 3, "touch": 3, "mkdir": 3, "sort": 1,
+    "cd": 1, "ls": 1, "pwd": 1, "cat": 1, "grep": 1, "tail": 1, "wc": 1, "diff": 1, "du": 1,
+    "find": 1, "send_message": 4, "delete_message": 4, "post_tweet": 4, "retweet": 4,
+    "comment": 4, "mention": 4, "follow_user": 3, "unfollow_user": 3, "authenticate_twitter": 2,
+    "place_order": 5, "cancel_order": 4, "make_transaction": 5, "fund_account": 5,
+    "withdraw_funds": 5, "book_flight": 5, "cancel_booking": 5, "purchase_insurance": 5,
+    "set_budget_limit": 3, "register_credit_card": 4, "contact_customer_support": 3,
+    "create_ticket": 3, "close_ticket": 3, "resolve_ticket": 3, "edit_ticket": 3,
+    "startEngine": 4, "lockDoors": 4, "pressBrakePedal": 4, "releaseBrakePedal": 4,
+    "activateParkingBrake": 4, "fillFuelTank": 3, "setCruiseControl": 4,
+}
+
+
+def risk_for(name: str) -> int:
+    """Name-based risk heuristic (reviewed): read 1-2, create/update 3, send/pay/delete 4-5."""
+    short = name.split(".")[-1]
+    if short in RISK_OVERRIDES:
+        return RISK_OVERRIDES[short]
+    n = re.sub(r"([a-z])([A-Z])", r"\1_\2", short).lower()
+    words = set(re.split(r"[^a-z]+", n))
+    if words & {"delete", "remove", "transfer", "pay", "payment", "execute", "exec", "run", "kill", "purchase", "buy", "sell", "withdraw", "wire", "drop", "destroy", "shutdown"}:
+        return 5
+    if words & {"send", "post", "publish", "book", "cancel", "order", "reserve", "email", "tweet", "share", "submit", "invite", "charge", "trade"}:
+        return 4
+    if words & {"create", "update", "set", "add", "edit", "modify", "change", "write", "save", "upload", "register", "schedule", "start", "stop", "move", "rename", "reset", "enable", "disable", "toggle", "adjust", "log", "record"}:
+        return 3
+    if words & {"login", "authenticate", "auth", "token"}:
+        return 2
+    return 1
+
+
+def param_list(params) -> list:
+    props = (params or {}).get("properties", {}) or {}
+    required = set((params or {}).get("required", []) or [])
+    out = []
+    for pname, spec in props.items():
+        spec = spec if isinstance(spec, dict) else {}
+        out.append({
+            "name": pname,
+            "type": str(spec.get("type", "any")),
+            "description": str(spec.get("description", ""))[:160],
+            "required": pname in required,
+        })
+    return out
+
+
+def clean_desc(desc: str) -> str:
+    desc = re.sub(r"^This tool belongs to the .*?Tool description: ", "", desc or "", flags=re.S)
+    desc = " ".join(desc.split())
+    return desc[:MAX_DESC]
+
+
+def tool_of(fn: dict) -> dict:
+    return {
+        "name": fn["name"],
+        "description": clean_desc(fn.get("description", "")),
+        "parameters": param_list(fn.get("parameters")),
+        "risk_level": risk_for(fn["name"]),
+    }
+
+
+def read_jsonl(path: Path) -> list:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def fetch_wheel(explicit) -> Path:
+    if explicit:
+        return Path(explicit)
+    WORK.mkdir(parents=True, exist_ok=True)
+    wheels = list(WORK.glob(f"bfcl_eval-{VERSION}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(WORK), f"bfcl-eval=={VERSION}"],
+            check=True,
+        )
+        wheels = list(WORK.glob(f"bfcl_eval-{VERSION}-*.whl"))
+    return wheels[0]
+
+
+def single_turn(data: Path, category: str, rng: random.Random) -> list:
+    items = read_jsonl(data / f"BFCL_v4_{category}.json")
+    answers = {}
+    answer_file = data / "possible_answer" / f"BFCL_v4_{category}.json"
+    if answer_file.exists():
+        answers = {a["id"]: a for a in read_jsonl(answer_file)}
+    out = []
+    for item in items:
+        fns = item.get("function") or []
+        if not fns or len(fns) > MAX_TOOLS:
+            continue
+        turn = item["question"][0]
+        users = [m["content"] for m in turn if m["role"] == "user"]
+        if not users or any(m["role"] != "user" for m in turn):
+            continue  # items carrying system/assistant context are left out: the classifier sees one request
+        names = [f["name"] for f in fns]
+        if len(set(names)) != len(names):
+            continue
+        if "irrelevance" in category:
+            needed = []
+        else:
+            gt = answers[item["id"]]["ground_truth"]
+            needed = sorted({k for call in gt for k in call})
+        out.append({
+            "id": item["id"],
+            "source": f"bfcl/{category}",
+            "request": users[-1].strip(),
+            "tools": [tool_of(f) for f in fns],
+            "needed": needed,
+        })
+    rng.shuffle(out)
+    return out[: QUOTA[category]]
+
+
+def multi_turn(data: Path, rng: random.Random) -> list:
+    docs = {}
+    for cls, fname in MULTI_TURN_DOCS.items():
+        docs[cls] = read_jsonl(data / "multi_turn_func_doc" / fname)
+    answers = {a["id"]: a for a in read_jsonl(data / "possible_answer" / "BFCL_v4_multi_turn_base.json")}
+    convs = []
+    for item in read_jsonl(data / "BFCL_v4_multi_turn_base.json"):
+        excluded = set(item.get("excluded_function") or [])
+        fns = [f for cls in item["involved_classes"] for f in docs[cls] if f["name"] not in excluded]
+        if len(fns) > MAX_TOOLS:
+            continue
+        turns = []
+        for t, (turn, gt) in enumerate(zip(item["question"], answers[item["id"]]["ground_truth"])):
+            users = [m["content"] for m in turn if m["role"] == "user"]
+            if not users:
+                continue
+            needed = sorted({call.split("(")[0].strip() for call in gt})
+            turns.append({
+                "id": f"{item['id']}-t{t}",
+                "conversation": item["id"],
+                "source": "bfcl/multi_turn_base",
+                "request": " ".join(u.strip() for u in users),
+                "tools": [tool_of(f) for f in fns],
+                "needed": needed,
+            })
+        convs.append(turns)
+    rng.shuffle(convs)
+    out = []
+    for turns in convs:
+        if len(out) >= QUOTA["multi_turn_base"]:
+            break
+        out.extend(turns)
+    return out
+
+
+def handwritten() -> list:
+    tools = json.loads((OUT_DIR / "handwritten-tools.json").read_text())
+    out = []
+    for case in read_jsonl(OUT_DIR / "handwritten.jsonl"):
+        names = {t["name"] for t in tools}
+        assert set(case["needed"]) <= names, case["id"]
+        out.append({
+            "id": case["id"],
+            "source": f"handwritten/{case['kind']}",
+            "request": case["request"],
+            "tools": tools,
+            "needed": sorted(case["needed"]),
+        })
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--wheel", help="a local bfcl_eval wheel (default: pip download into target/)")
+    args = ap.parse_args()
+    wheel = fetch_wheel(args.wheel)
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    unpacked = WORK / "unpacked"
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(unpacked)
+    data = unpacked / "bfcl_eval" / "data"
+
+    rng = random.Random(SEED)
+    items = []
+    for category in QUOTA:
+        if category == "multi_turn_base":
+            items.extend(multi_turn(data, rng))
+        else:
+            items.extend(single_turn(data, category, rng))
+    items.extend(handwritten())
+
+    # Splits: by conversation for multi-turn, by item otherwise; hand-written cases alternate.
+    split_rng = random.Random(SEED + 1)
+    conv_split = {}
+    for it in items:
+        key = it.pop("conversation", None) or it["id"]
+        if key not in conv_split:
+            conv_split[key] = "dev" if split_rng.random() < 0.5 else "test"
+        it["split"] = conv_split[key]
+
+    out_path = OUT_DIR / "devset.jsonl"
+    with out_path.open("w") as f:
+        for it in items:
+            ordered = {k: it[k] for k in ("id", "source", "split", "request", "needed", "tools")}
+            f.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n")
+    counts = {}
+    for it in items:
+        counts[it["source"]] = counts.get(it["source"], 0) + 1
+    print(f"wrote {len(items)} items to {out_path.relative_to(ROOT)} (bfcl-eval {VERSION} sha256 {sha})")
+    for src, n in sorted(counts.items()):
+        print(f"  {src}: {n}")
+
+
+if __name__ == "__main__":
+    main()

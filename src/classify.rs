@@ -1,0 +1,161 @@
+//! `hearth classify`: classify user requests into capability tokens against a tool list.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use hearth_classifier::{
+    Classifier, HybridClassifier, LlmClassifier, LlmConfig, LlmMode, RuleSet, RulesClassifier,
+    ToolRegistry,
+};
+use hearth_engine::{bundled, LoadConfig, Model};
+
+/// Which classifier answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Rules only (no model is loaded).
+    Rules,
+    /// The model for every tool.
+    Llm,
+    /// Rules, then the model for the tools the rules are unsure about.
+    Hybrid,
+}
+
+/// How the model is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One batched yes/no token per tool over a shared cached prefix.
+    PerTool,
+    /// One grammar-constrained JSON object over all tools.
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClassifyArgs {
+    /// JSON file with a list of CapGuard tool definitions.
+    #[arg(long)]
+    pub tools: PathBuf,
+    /// A bundled model name or a path to a .gguf file.
+    #[arg(long, env = "HEARTH_CLASSIFIER_MODEL", default_value = "smollm2:135m")]
+    pub model: String,
+    /// Classification method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Hybrid)]
+    pub method: MethodArg,
+    /// How the model is asked.
+    #[arg(long, value_enum, default_value_t = ModeArg::PerTool)]
+    pub mode: ModeArg,
+    /// Rules file (JSON) added to the default rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Probability needed to grant a tool with risk 1-3.
+    #[arg(long, default_value_t = LlmConfig::default().threshold)]
+    pub threshold: f64,
+    /// Probability needed to grant a risky tool (risk 4-5).
+    #[arg(long, default_value_t = LlmConfig::default().risky_threshold)]
+    pub risky_threshold: f64,
+    /// Threads for the model (default: physical cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// The request; without it, read one request per line from stdin and print one token per line.
+    pub request: Vec<String>,
+}
+
+/// Resolve a model argument to a GGUF path: an existing file, or a bundled model name.
+pub fn model_path(name: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    match bundled::find(name) {
+        Some(m) => Ok(bundled::locate(m)?),
+        None => {
+            bail!("model '{name}' not found: give a path to a .gguf file or a bundled model name")
+        }
+    }
+}
+
+/// Load a model for classification: short contexts, several slots for the batched per-tool prompts.
+pub fn load_model(name: &str, threads: Option<u32>) -> Result<Model> {
+    let path = model_path(name)?;
+    let config = LoadConfig {
+        num_ctx: 2048,
+        parallel: 4,
+        threads,
+        ..LoadConfig::default()
+    };
+    Model::load(&path, config).with_context(|| format!("loading {}", path.display()))
+}
+
+/// Build the classifier `method` names (the model is loaded only when it is needed).
+pub fn build(
+    method: MethodArg,
+    model: Option<(&Model, &str)>,
+    rules: RulesClassifier,
+    config: LlmConfig,
+) -> Result<Box<dyn Classifier>> {
+    let llm = || -> Result<LlmClassifier> {
+        let (model, label) = model.context("this method needs a model")?;
+        Ok(LlmClassifier::new(model.clone())
+            .with_label(label)
+            .with_config(config.clone()))
+    };
+    Ok(match method {
+        MethodArg::Rules => Box::new(rules),
+        MethodArg::Llm => Box::new(llm()?),
+        MethodArg::Hybrid => Box::new(HybridClassifier::new(rules, llm()?)),
+    })
+}
+
+fn load_tools(path: &Path) -> Result<ToolRegistry> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    ToolRegistry::from_json(&value).with_context(|| format!("tool list {}", path.display()))
+}
+
+pub fn run(args: ClassifyArgs) -> Result<()> {
+    let registry = load_tools(&args.tools)?;
+    let rules = match &args.rules {
+        Some(path) => RuleSet::from_file(path)?,
+        None => RuleSet::defaults(),
+    };
+    let config = LlmConfig {
+        mode: match args.mode {
+            ModeArg::PerTool => LlmMode::PerTool,
+            ModeArg::Json => LlmMode::Json,
+        },
+        threshold: args.threshold,
+        risky_threshold: args.risky_threshold,
+        ..LlmConfig::default()
+    };
+    let model = match args.method {
+        MethodArg::Rules => None,
+        _ => Some(load_model(&args.model, args.threads)?),
+    };
+    let classifier = build(
+        args.method,
+        model.as_ref().map(|m| (m, args.model.as_str())),
+        RulesClassifier::new(rules),
+        config,
+    )?;
+    let mut out = std::io::stdout().lock();
+    let mut emit = |request: &str| -> Result<()> {
+        let token = classifier.classify_blocking(&registry, request);
+        match writeln!(out, "{}", serde_json::to_string(&token)?) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        }
+    };
+    if !args.request.is_empty() {
+        return emit(&args.request.join(" "));
+    }
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading requests from stdin")?;
+        if !line.trim().is_empty() {
+            emit(line.trim())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! `hearth eval-classifier`: evaluate rules, LLM and hybrid classification on the labelled dev set.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hearth_classifier::metrics::{Evaluation, Summary};
+use hearth_classifier::{devset, LlmConfig, RulesClassifier};
+
+use crate::classify::{build, load_model, MethodArg};
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// The labelled set (JSON lines from scripts/build-classifier-devset.py).
+    #[arg(long, default_value = "data/classifier/devset.jsonl")]
+    pub devset: PathBuf,
+    /// Which split: dev, test or all.
+    #[arg(long, default_value = "all")]
+    pub split: String,
+    /// Models (bundled names or paths), comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "smollm2:135m,gemma3:270m"
+    )]
+    pub models: Vec<String>,
+    /// Methods, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "rules,llm,hybrid"
+    )]
+    pub methods: Vec<MethodArg>,
+    /// Evaluate only the first N items (after the split filter).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Only items whose source starts with this (e.g. bfcl/multiple, handwritten).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Threads for the model (default: physical cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Probability needed to grant a tool with risk 1-3.
+    #[arg(long, default_value_t = LlmConfig::default().threshold)]
+    pub threshold: f64,
+    /// Probability needed to grant a risky tool (risk 4-5).
+    #[arg(long, default_value_t = LlmConfig::default().risky_threshold)]
+    pub risky_threshold: f64,
+    /// Also print results per item source.
+    #[arg(long)]
+    pub by_source: bool,
+    /// Write every (item, tool) score as JSON lines here, for calibration.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let mut items = devset::load(&args.devset)?;
+    items.retain(|i| args.split == "all" || i.split == args.split);
+    if let Some(prefix) = &args.source {
+        items.retain(|i| i.source.starts_with(prefix.as_str()));
+    }
+    if let Some(n) = args.limit {
+        items.truncate(n);
+    }
+    anyhow::ensure!(
+        !items.is_empty(),
+        "no items selected from {}",
+        args.devset.display()
+    );
+    let registries = items
+        .iter()
+        .map(|i| i.registry().map_err(anyhow::Error::msg))
+        .collect::<Result<Vec<_>>>()?;
+    let mut dump = match &args.dump {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let config = LlmConfig {
+        threshold: args.threshold,
+        risky_threshold: args.risky_threshold,
+        ..LlmConfig::default()
+    };
+    let mut rows: Vec<(String, String, Evaluation)> = Vec::new();
+    let model_free: Vec<MethodArg> = args
+        .methods
+        .iter()
+        .copied()
+        .filter(|m| *m == MethodArg::Rules)
+        .collect();
+    let with_model: Vec<MethodArg> = args
+        .methods
+        .iter()
+        .copied()
+        .filter(|m| *m != MethodArg::Rules)
+        .collect();
+    let mut plan: Vec<(Option<&str>, Vec<MethodArg>)> = vec![(None, model_free)];
+    if !with_model.is_empty() {
+        plan.extend(
+            args.models
+                .iter()
+                .map(|m| (Some(m.as_str()), with_model.clone())),
+        );
+    }
+    for (model_name, methods) in plan {
+        if methods.is_empty() {
+            continue;
+        }
+        let model = model_name
+            .map(|n| load_model(n, args.threads))
+            .transpose()?;
+        for method in methods {
+            let classifier = build(
+                method,
+                model.as_ref().zip(model_name),
+                RulesClassifier::default(),
+                config.clone(),
+            )?;
+            // Warm the constant prompt prefix into the slots, as a running server would have.
+            for (item, registry) in items.iter().zip(&registries).take(2) {
+                classifier.classify_blocking(registry, &item.request);
+            }
+            let mut eval = Evaluation::default();
+            for (item, registry) in items.iter().zip(&registries) {
+                let started = Instant::now();
+                let token = classifier.classify_blocking(registry, &item.request);
+                let latency = started.elapsed();
+                let needed: BTreeSet<String> = item.needed.iter().cloned().collect();
+                let granted: BTreeSet<String> =
+                    token.granted().into_iter().map(str::to_owned).collect();
+                let tools: Vec<(String, i64)> = item
+                    .tools
+                    .iter()
+                    .map(|t| (t.name.clone(), t.risk_level))
+                    .collect();
+                eval.add(
+                    &item.source,
+                    &tools,
+                    &needed,
+                    &granted,
+                    token.is_failure(),
+                    latency,
+                );
+                if let Some(out) = dump.as_mut() {
+                    for t in &item.tools {
+                        let row = serde_json::json!({
+                            "method": format!("{method:?}").to_lowercase(), "model": model_name.unwrap_or("-"),
+                            "id": item.id, "split": item.split, "source": item.source, "tool": t.name,
+                            "risk": t.risk_level, "needed": needed.contains(&t.name),
+                            "granted": granted.contains(&t.name), "p": token.scores.get(&t.name),
+                            "ms": latency.as_secs_f64() * 1000.0,
+                        });
+                        writeln!(out, "{row}")?;
+                    }
+                }
+            }
+            let label = format!("{method:?}").to_lowercase();
+            let s = eval.summary();
+            eprintln!(
+                "{label} {}: all-needed {:.3} over-grant {:.3} p50 {:.1} ms",
+                model_name.unwrap_or("-"),
+                s.all_needed_granted,
+                s.over_grant_rate,
+                s.p50_ms
+            );
+            rows.push((label, model_name.unwrap_or("-").to_owned(), eval));
+        }
+    }
+    print_table(&args, items.len(), &rows);
+    Ok(())
+}
+
+fn print_table(args: &EvalArgs, n: usize, rows: &[(String, String, Evaluation)]) {
+    println!(
+        "dev set {} (split {}, {n} requests, {} threads)\n",
+        args.devset.display(),
+        args.split,
+        args.threads
+            .map_or_else(|| "default".to_owned(), |t| t.to_string())
+    );
+    println!("| method | model | precision | recall | exact set | over-grant | under-grant | all needed granted | risky over-grant | risky recall | no-tool → none | failures | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (method, model, eval) in rows {
+        let s: Summary = eval.summary();
+        println!(
+            "| {method} | {model} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            s.precision,
+            s.recall,
+            s.exact_set_accuracy,
+            s.over_grant_rate,
+            s.under_grant_rate,
+            s.all_needed_granted,
+            s.risky_over_grant_rate,
+            s.risky_recall,
+            s.none_needed_granted_nothing,
+            s.failure_rate,
+            s.p50_ms,
+            s.p99_ms
+        );
+    }
+    if args.by_source {
+        for (method, model, eval) in rows {
+            println!("\n{method} / {model}: per source (items, exact set, all needed granted)");
+            for (source, (items, exact, all)) in &eval.per_source {
+                println!(
+                    "  {source:<32} {items:>4}  {:.3}  {:.3}",
+                    *exact as f64 / *items as f64,
+                    *all as f64 / *items as f64
+                );
+            }
+        }
+    }
+}

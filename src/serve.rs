@@ -1,0 +1,123 @@
+//! `hearth serve`: the Ollama-compatible server, configured by Ollama's environment variables
+//! (each with a matching flag).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use hearth_ollama_compat::backend::EngineLoader;
+use hearth_ollama_compat::keep_alive::KeepAlive;
+use hearth_ollama_compat::{bundled, config, server, ServerConfig};
+
+/// Options of `hearth serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on: host, host:port, :port or a URL.
+    #[arg(long, env = "OLLAMA_HOST", default_value = "127.0.0.1:11434")]
+    host: String,
+    /// Model store directory (Ollama's layout) [default: ~/.ollama/models].
+    #[arg(long, env = "OLLAMA_MODELS")]
+    models: Option<PathBuf>,
+    /// How long models stay loaded after a request (Go duration or seconds; negative = forever).
+    #[arg(long, env = "OLLAMA_KEEP_ALIVE", default_value = "5m")]
+    keep_alive: String,
+    /// Parallel sequences per model (0 = 4).
+    #[arg(long, env = "OLLAMA_NUM_PARALLEL", default_value_t = 0)]
+    num_parallel: u32,
+    /// Most models loaded at once (0 = 3).
+    #[arg(long, env = "OLLAMA_MAX_LOADED_MODELS", default_value_t = 0)]
+    max_loaded_models: usize,
+    /// Pending requests allowed beyond the running ones before answering 503.
+    #[arg(long, env = "OLLAMA_MAX_QUEUE", default_value_t = 512)]
+    max_queue: usize,
+    /// Extra allowed CORS origins, comma-separated (wildcards allowed).
+    #[arg(long, env = "OLLAMA_ORIGINS", default_value = "")]
+    origins: String,
+    /// Default context length per sequence (0 = 4096).
+    #[arg(long, env = "OLLAMA_CONTEXT_LENGTH", default_value_t = 0)]
+    context_length: u32,
+    /// Decode threads (default: physical cores).
+    #[arg(long, env = "HEARTH_THREADS")]
+    threads: Option<u32>,
+    /// Require `Authorization: Bearer <key>` with the key read from this file.
+    #[arg(long)]
+    api_key_file: Option<PathBuf>,
+    /// Require `Authorization: Bearer <key>` with this key.
+    #[arg(long, env = "HEARTH_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Largest request body in bytes (blob uploads excepted).
+    #[arg(long, env = "HEARTH_BODY_LIMIT", default_value_t = 64 << 20)]
+    body_limit: usize,
+}
+
+/// Ollama's default store: `~/.ollama/models`.
+fn default_models_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".ollama").join("models")
+}
+
+impl ServeArgs {
+    fn config(self) -> anyhow::Result<ServerConfig> {
+        let bind = config::bind_addr(&self.host)
+            .with_context(|| format!("OLLAMA_HOST {:?}", self.host))?;
+        let models_dir = self
+            .models
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(default_models_dir);
+        let mut cfg = ServerConfig::new(models_dir);
+        cfg.bind = bind;
+        cfg.scheduler.keep_alive = KeepAlive::parse_env(&self.keep_alive)
+            .map_err(anyhow::Error::msg)
+            .context("OLLAMA_KEEP_ALIVE")?;
+        if self.num_parallel > 0 {
+            cfg.scheduler.num_parallel = self.num_parallel;
+        }
+        if self.max_loaded_models > 0 {
+            cfg.scheduler.max_loaded = self.max_loaded_models;
+        }
+        cfg.scheduler.max_queue = self.max_queue;
+        if self.context_length > 0 {
+            cfg.scheduler.num_ctx = self.context_length;
+        }
+        cfg.scheduler.threads = self.threads;
+        cfg.origins = config::parse_origins(&self.origins);
+        cfg.body_limit = self.body_limit;
+        cfg.api_key = match (self.api_key_file, self.api_key) {
+            (Some(file), _) => {
+                let key = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                Some(key.trim().to_owned()).filter(|k| !k.is_empty())
+            }
+            (None, key) => key.filter(|k| !k.is_empty()),
+        };
+        Ok(cfg)
+    }
+}
+
+/// Run the server until Ctrl-C or SIGTERM.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let bind = config.bind;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        eprintln!(
+            "hearth: Ollama API on http://{bind} (models in {})",
+            config.models_dir.display()
+        );
+        server::serve_on(
+            listener,
+            config,
+            Arc::new(EngineLoader),
+            bundled::entries(),
+            server::shutdown_signal(),
+        )
+        .await
+        .context("server failed")
+    })
+}
