@@ -282,7 +282,7 @@ fn embeddings_are_normalised_and_meaningful() {
 fn embedding_truncation_is_enforced() {
     let model = shared();
     let long = "word ".repeat(5000);
-    let err = model.embed(&[long.clone()], false).unwrap_err();
+    let err = model.embed(std::slice::from_ref(&long), false).unwrap_err();
     assert!(matches!(err, EngineError::ContextOverflow { .. }), "{err}");
     let out = model
         .embed(&[long], true)
