@@ -93,6 +93,15 @@ fi
 
 reps=5
 ((quick)) && reps=2
+
+# Both sides run on the same cores; anything else running skews the comparison.
+read -r load _ </proc/loadavg 2>/dev/null || load=0
+if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)' "$load"; then
+    load_note="load average $load at start"
+else
+    load_note="WARNING: load average $load at start; other processes are using the CPU, the numbers are unreliable"
+    say "$load_note"
+fi
 results="$work/results"
 mkdir -p "$results"
 
@@ -119,10 +128,10 @@ fi
 
 # --- table ----------------------------------------------------------------------------------------
 python3 - "$hearth_json" "$results/llama-bench.json" "$results/batched-bench.out" "$threads" "$isa_note" \
-    "$py_version" "$work/comparison.json" <<'PY'
+    "$py_version" "$work/comparison.json" "$load_note" <<'PY'
 import json, sys
 
-hearth_path, bench_path, batched_path, threads, isa_note, py_version, out_path = sys.argv[1:]
+hearth_path, bench_path, batched_path, threads, isa_note, py_version, out_path, load_note = sys.argv[1:]
 hearth = json.load(open(hearth_path))
 h = {k: v.get("tok_s") for k, v in hearth["results"].items()}
 
@@ -173,7 +182,9 @@ if ttft is not None:
     print(f"{'hearth time to first token (64-token prompt)':46} {ttft:.1f} ms")
 print("ratio > 1 means hearth is faster. hearth: engine-reported timings (criterion, target/hearth-bench.json); "
       "llama.cpp: llama-bench averages and llama-batched-bench S_TG.")
-json.dump({"threads": int(threads), "isa": isa_note, "llama_cpp_python": py_version, "results": table},
+print(load_note)
+json.dump({"threads": int(threads), "isa": isa_note, "llama_cpp_python": py_version, "load": load_note,
+           "results": table},
           open(out_path, "w"), indent=2)
 print(f"written: {out_path}")
 PY
