@@ -16,6 +16,8 @@ pub(crate) struct SlotSampler {
     chain: LlamaSampler,
     grammar: Option<LlamaSampler>,
     penalties: bool,
+    /// Plain greedy decoding: an argmax over the logits, without copying them into a candidate array.
+    argmax: bool,
 }
 
 impl SlotSampler {
@@ -67,10 +69,12 @@ impl SlotSampler {
                     .map_err(|e| EngineError::Grammar(e.to_string()))
             })
             .transpose()?;
+        let argmax = options.temperature <= 0.0 && !penalties && grammar.is_none();
         Ok(Self {
             chain: LlamaSampler::chain_simple(chain),
             grammar,
             penalties,
+            argmax,
         })
     }
 
@@ -83,6 +87,9 @@ impl SlotSampler {
 
     /// Sample the token for batch index `idx` and accept it into every sampler exactly once.
     pub(crate) fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
+        if self.argmax {
+            return argmax(ctx.get_logits_ith(idx));
+        }
         let mut candidates = ctx.token_data_array_ith(idx);
         self.chain.apply(&mut candidates);
         let mut token = candidates.selected_token().unwrap_or(LlamaToken(0));
@@ -101,6 +108,17 @@ impl SlotSampler {
         self.chain.accept(token);
         token
     }
+}
+
+/// The most likely token (the first one on ties, as llama.cpp's greedy sampler).
+fn argmax(logits: &[f32]) -> LlamaToken {
+    let mut best = 0;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > logits[best] {
+            best = i;
+        }
+    }
+    LlamaToken(best as i32)
 }
 
 /// A concrete seed: the requested one, or a random one when negative.
@@ -164,6 +182,11 @@ mod tests {
             vec![LlamaToken(1), LlamaToken(2)]
         );
         assert!(top[0].1 <= 0.0 && top[0].1 > top[1].1);
+    }
+
+    #[test]
+    fn argmax_prefers_the_first_maximum() {
+        assert_eq!(argmax(&[0.5, 2.0, 2.0, -1.0]), LlamaToken(1));
     }
 
     #[test]
