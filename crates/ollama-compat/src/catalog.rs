@@ -106,7 +106,7 @@ impl Catalog {
     /// Resolve a name: store first, then bundled names and aliases.
     pub fn resolve(&self, name: &ModelName) -> Result<Option<ModelRecord>, ApiError> {
         if let Some(stored) = self.store.get(name).map_err(ApiError::internal)? {
-            return Ok(self.from_store(stored));
+            return Ok(self.record_of(stored));
         }
         Ok(self
             .bundled
@@ -121,18 +121,18 @@ impl Catalog {
             .store
             .list()
             .into_iter()
-            .filter_map(|s| self.from_store(s))
+            .filter_map(|s| self.record_of(s))
             .collect();
         for b in &self.bundled {
             if !out.iter().any(|r| r.name.matches(&b.name)) {
                 out.push(from_bundled(b));
             }
         }
-        out.sort_by(|a, b| b.modified.cmp(&a.modified));
+        out.sort_by_key(|r| std::cmp::Reverse(r.modified));
         out
     }
 
-    fn from_store(&self, stored: StoredModel) -> Option<ModelRecord> {
+    fn record_of(&self, stored: StoredModel) -> Option<ModelRecord> {
         let m = &stored.manifest;
         let weights = m.layer(mt::MEDIA_MODEL)?;
         let model_path = self.store.blob_path(&Digest::parse(&weights.digest)?);

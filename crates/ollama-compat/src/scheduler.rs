@@ -334,7 +334,7 @@ impl Scheduler {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+        out.sort_by_key(|r| std::cmp::Reverse(r.expires_at));
         out
     }
 

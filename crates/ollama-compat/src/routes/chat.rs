@@ -80,7 +80,7 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
     let options = convert::sampling_options(&record.params, body.options.as_ref())?;
     let grammar = convert::grammar(body.format.as_ref())?;
     if messages.is_empty() {
-        let reason = common::load_or_unload(st, &name, &record, body.keep_alive).await?;
+        let reason = common::load_or_unload(st, &record, body.keep_alive).await?;
         return Ok(super::generate::Step::Early(json(&ChatChunk {
             model: body.model.clone(),
             created_at: now_utc(),
@@ -96,7 +96,7 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
     let tool_defs = body.tools.unwrap_or_default();
     let native_tools = template_renders_tools(&st.catalog.template_text(&record));
     let ticket = st.scheduler.admit()?;
-    let lease = common::lease(st, &name, &record, body.keep_alive).await?;
+    let lease = common::lease(st, &record, body.keep_alive).await?;
     let chat = to_engine_messages(&record, &messages, &tool_defs, native_tools);
     let tools_arg = (native_tools && !tool_defs.is_empty()).then_some(tool_defs.as_slice());
     let text = lease.model().render_chat(&chat, tools_arg, true)?;

@@ -11,7 +11,6 @@ use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::infer::Piece;
 use crate::keep_alive::KeepAlive;
-use crate::names::ModelName;
 use crate::scheduler::Lease;
 use crate::state::SharedState;
 
@@ -59,13 +58,12 @@ pub fn check_top_logprobs(n: i64) -> ApiResult<()> {
 /// Lease the model of a record (loading it if needed).
 pub async fn lease(
     st: &SharedState,
-    name: &ModelName,
     record: &ModelRecord,
     keep_alive: Option<KeepAlive>,
 ) -> ApiResult<Lease> {
     st.scheduler
         .acquire(
-            &name.display(),
+            &record.name.display(),
             &record.model_path,
             keep_alive,
             convert::param_num_ctx(&record.params),
@@ -76,7 +74,6 @@ pub async fn lease(
 /// The empty-prompt shortcut: unload with keep_alive 0, else load. Returns the done_reason.
 pub async fn load_or_unload(
     st: &SharedState,
-    name: &ModelName,
     record: &ModelRecord,
     keep_alive: Option<KeepAlive>,
 ) -> ApiResult<&'static str> {
@@ -85,7 +82,7 @@ pub async fn load_or_unload(
         return Ok("unload");
     }
     let _ticket = st.scheduler.admit()?;
-    drop(lease(st, name, record, keep_alive).await?);
+    drop(lease(st, record, keep_alive).await?);
     Ok("load")
 }
 

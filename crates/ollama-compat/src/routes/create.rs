@@ -313,7 +313,7 @@ fn import_weights(st: &SharedState, base: &ModelRecord) -> ApiResult<Digest> {
     let handle = tokio::runtime::Handle::current();
     handle
         .block_on(store.put_blob_stream(&digest, stream))
-        .map_err(|e| ApiError::internal(e))?;
+        .map_err(ApiError::internal)?;
     Ok(digest)
 }
 

@@ -93,7 +93,7 @@ pub async fn embed(st: &SharedState, body: EmbedBody) -> ApiResult<EmbedResponse
     let record = st.catalog.resolve(&name)?.ok_or_else(not_found)?;
     let inputs = inputs(body.input.as_ref())?;
     let ticket = st.scheduler.admit()?;
-    let lease = common::lease(st, &name, &record, body.keep_alive).await?;
+    let lease = common::lease(st, &record, body.keep_alive).await?;
     let load_duration = lease.load_duration.as_nanos() as u64;
     if inputs.is_empty() {
         return Ok(EmbedResponse {

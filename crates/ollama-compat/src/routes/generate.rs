@@ -91,7 +91,7 @@ pub async fn prepare(st: &SharedState, body: GenerateBody) -> ApiResult<Step> {
     let grammar = convert::grammar(body.format.as_ref())?;
     let prompt = body.prompt.clone().unwrap_or_default();
     if prompt.is_empty() {
-        let reason = common::load_or_unload(st, &name, &record, body.keep_alive).await?;
+        let reason = common::load_or_unload(st, &record, body.keep_alive).await?;
         return Ok(Step::Early(json(&GenerateChunk {
             model: body.model.clone(),
             created_at: now_utc(),
@@ -101,7 +101,7 @@ pub async fn prepare(st: &SharedState, body: GenerateBody) -> ApiResult<Step> {
         })));
     }
     let ticket = st.scheduler.admit()?;
-    let lease = common::lease(st, &name, &record, body.keep_alive).await?;
+    let lease = common::lease(st, &record, body.keep_alive).await?;
     let model = lease.model().clone();
     let text = if body.raw {
         prompt

@@ -531,9 +531,11 @@ async fn embeddings_inner(st: SharedState, body: EmbeddingsBody) -> ApiResult<Re
     let base64 = match body.encoding_format.as_deref() {
         None | Some("") | Some("float") => false,
         Some("base64") => true,
-        Some(other) => return Err(ApiError::bad(format!(
+        Some(other) => {
+            return Err(ApiError::bad(format!(
             "Invalid value for 'encoding_format' = {other}. Supported values: ['float', 'base64']."
-        ))),
+        )))
+        }
     };
     let req = super::embed::EmbedBody {
         model: body.model.clone(),
