@@ -1,10 +1,12 @@
 //! The `hearth` command line: run models in-process, serve Ollama's API, manage models.
 
+mod bundle;
 mod classify;
 mod client;
 mod eval;
 mod run;
 mod serve;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -55,9 +57,15 @@ enum Command {
     Classify(classify::ClassifyArgs),
     /// Evaluate the capability classifiers on the labelled dev set.
     EvalClassifier(eval::EvalArgs),
+    /// Write one executable that carries models and serves them with nothing else installed.
+    Bundle(bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
+    if let Err(e) = bundle::activate() {
+        eprintln!("Error: {}", one_line(&e));
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     init_tracing();
     let result = match cli.command {
@@ -75,6 +83,7 @@ fn main() -> ExitCode {
         Command::Create(args) => client::run(client::Verb::Create(args)),
         Command::Classify(args) => classify::run(args),
         Command::EvalClassifier(args) => eval::run(args),
+        Command::Bundle(args) => bundle::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,17 @@
+//! Airgapped delivery for hearth: one executable that carries its models ([`bundle`]), model
+//! archives for removable media ([`archive`]), a read-only registry and a pull client
+//! ([`registry`]), and Hugging Face names resolved from the local cache ([`hf`]).
+//!
+//! Everything that lands in the model store goes through `hearth_ollama_compat::store`: temp file,
+//! fsync, rename, and a sha256 check before anything becomes visible.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod cache;
+pub mod error;
+pub mod hashing;
+pub mod progress;
+
+pub use error::{AirgapError, Result};
