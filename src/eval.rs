@@ -148,13 +148,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
                     latency,
                 );
                 if let Some(out) = dump.as_mut() {
-                    for t in &item.tools {
+                    let evidence = RulesClassifier::default().evidence(registry, &item.request);
+                    for (t, ev) in item.tools.iter().zip(evidence) {
                         let row = serde_json::json!({
                             "method": format!("{method:?}").to_lowercase(), "model": model_name.unwrap_or("-"),
                             "id": item.id, "split": item.split, "source": item.source, "tool": t.name,
                             "risk": t.risk_level, "needed": needed.contains(&t.name),
                             "granted": granted.contains(&t.name), "p": token.scores.get(&t.name),
-                            "ms": latency.as_secs_f64() * 1000.0,
+                            "ms": latency.as_secs_f64() * 1000.0, "evidence": ev,
                         });
                         writeln!(out, "{row}")?;
                     }

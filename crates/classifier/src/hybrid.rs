@@ -1,10 +1,12 @@
 //! The hybrid classifier: rules first, the model only for the tools the rules are unsure about.
 //!
-//! Tools an explicit rule decided with certainty ≥ [`HybridConfig::rule_certainty`], and tools
-//! whose word-overlap evidence is already decisive (≥ [`HybridConfig::lexical_certainty`]), keep
-//! the rules' verdict. The rest go to the LLM in one batched pass, whose log-odds are combined
-//! with the overlap prior (weight [`HybridConfig::prior_weight`]). When nothing is uncertain the
-//! engine is not called at all.
+//! Tools an explicit rule decided keep the rules' verdict when its certainty reaches
+//! [`HybridConfig::rule_certainty`]; tools judged by word overlap keep it unless their probability
+//! falls in [`HybridConfig::uncertain`], the band around the rules' grant threshold. The rest go
+//! to the LLM in one batched pass. Its calibrated log-odds, weighted by
+//! [`HybridConfig::llm_weight`], are added to the rules' log-odds relative to their threshold, and
+//! the LLM classifier's thresholds (stricter for risky tools) decide. When nothing is uncertain
+//! the engine is not called at all.
 
 use crate::classifier::{logit, sigmoid, token_confidence, BoxFuture, Classifier};
 use crate::{CapabilityToken, LlmClassifier, RulesClassifier, ToolRegistry};
@@ -14,18 +16,18 @@ use crate::{CapabilityToken, LlmClassifier, RulesClassifier, ToolRegistry};
 pub struct HybridConfig {
     /// Certainty at which an explicit rule's verdict is final.
     pub rule_certainty: f64,
-    /// Certainty at which the word-overlap verdict is final.
-    pub lexical_certainty: f64,
-    /// Weight of the overlap prior's log-odds added to the model's.
-    pub prior_weight: f64,
+    /// Word-overlap probabilities in `[low, high)` are sent to the model.
+    pub uncertain: (f64, f64),
+    /// Weight of the model's calibrated log-odds.
+    pub llm_weight: f64,
 }
 
 impl Default for HybridConfig {
     fn default() -> Self {
         Self {
             rule_certainty: 0.9,
-            lexical_certainty: 0.9,
-            prior_weight: 1.0,
+            uncertain: (0.1, 0.45),
+            llm_weight: 1.0,
         }
     }
 }
@@ -68,16 +70,16 @@ impl Classifier for HybridClassifier {
     ) -> BoxFuture<'a, CapabilityToken> {
         Box::pin(async move {
             let prior = self.rules.score(registry, request);
+            let (low, high) = self.config.uncertain;
             let open: Vec<usize> = prior
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| {
-                    let needed = if s.firm {
-                        self.config.rule_certainty
+                    if s.firm {
+                        s.certainty() < self.config.rule_certainty
                     } else {
-                        self.config.lexical_certainty
-                    };
-                    s.certainty() < needed
+                        (low..high).contains(&s.p)
+                    }
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -85,9 +87,10 @@ impl Classifier for HybridClassifier {
             let mut thresholds: Vec<f64> = vec![self.rules.grant_threshold(); registry.len()];
             match self.llm.score(registry, request, &open).await {
                 Ok(scores) => {
+                    let offset = logit(self.rules.grant_threshold());
                     for (&i, p_llm) in open.iter().zip(scores) {
-                        probs[i] =
-                            sigmoid(logit(p_llm) + self.config.prior_weight * logit(prior[i].p));
+                        let x = logit(prior[i].p) - offset + self.config.llm_weight * logit(p_llm);
+                        probs[i] = sigmoid(x);
                         thresholds[i] = self.llm.config().threshold_for(&registry.tools()[i]);
                     }
                 }

@@ -72,6 +72,6 @@ pub use error::{ApiError, AuditError, DevsetError, EnforceError, RegistryError, 
 pub use hybrid::{HybridClassifier, HybridConfig};
 pub use llm::{Calibration, LlmClassifier, LlmConfig, LlmError, LlmMode};
 pub use registry::ToolRegistry;
-pub use rules::{LexicalModel, Rule, RuleSet, RulesClassifier};
+pub use rules::{Evidence, LexicalModel, Rule, RuleSet, RulesClassifier};
 pub use token::CapabilityToken;
 pub use tool::{ToolDefinition, ToolParameter};
