@@ -1,0 +1,233 @@
+//! End-to-end tests of the HTTP server over sockets with the REAL bundled model (smollm2:135m).
+//! They never skip: a missing model fails loudly, naming scripts/fetch-models.sh.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hearth_ollama_compat::backend::EngineLoader;
+use hearth_ollama_compat::{bundled, server, ServerConfig};
+use serde_json::{json, Value};
+
+const MODEL: &str = "smollm2:135m";
+
+/// One server for the whole binary, on its own thread and runtime (llama.cpp's backend is
+/// process-wide, and each test has its own runtime).
+fn base() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let model =
+            hearth_engine::bundled::find(MODEL).expect("smollm2:135m is in the bundled manifest");
+        if let Err(e) = hearth_engine::bundled::locate(model) {
+            panic!("the bundled model {MODEL} is missing ({e}); run scripts/fetch-models.sh");
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let dir = tempfile::tempdir().unwrap();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(format!("http://{}", listener.local_addr().unwrap()))
+                    .unwrap();
+                let mut config = ServerConfig::new(dir.path().to_owned());
+                config.scheduler.num_ctx = 2048;
+                config.scheduler.num_parallel = 4;
+                server::serve_on(
+                    listener,
+                    config,
+                    Arc::new(EngineLoader),
+                    bundled::entries(),
+                    std::future::pending(),
+                )
+                .await
+                .unwrap();
+            });
+        });
+        rx.recv().unwrap()
+    })
+}
+
+/// The disconnect test reads the server-wide queue depth, so it runs alone: the others share.
+fn exclusive() -> &'static tokio::sync::RwLock<()> {
+    static LOCK: OnceLock<tokio::sync::RwLock<()>> = OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::RwLock::new(()))
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
+}
+
+async fn post(path: &str, body: Value) -> Value {
+    let resp = client()
+        .post(format!("{}{path}", base()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap();
+    assert!(status.is_success(), "{path} {status}: {v}");
+    v
+}
+
+async fn ndjson(path: &str, body: Value) -> Vec<Value> {
+    let resp = client()
+        .post(format!("{}{path}", base()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn generate_streams_and_aggregates() {
+    let _shared = exclusive().read().await;
+    let body = json!({"model": MODEL, "prompt": "Why is the sky blue?", "options": {"num_predict": 12, "temperature": 0}});
+    let chunks = ndjson("/api/generate", body.clone()).await;
+    let last = chunks.last().unwrap();
+    assert_eq!(last["done"], true);
+    assert_eq!(last["done_reason"], "length");
+    assert_eq!(last["eval_count"], 12);
+    assert!(last["prompt_eval_count"].as_u64().unwrap() > 5);
+    assert!(!last["context"].as_array().unwrap().is_empty());
+    let streamed: String = chunks
+        .iter()
+        .map(|c| c["response"].as_str().unwrap())
+        .collect();
+    let mut once = body;
+    once["stream"] = json!(false);
+    let v = post("/api/generate", once).await;
+    assert_eq!(
+        v["response"].as_str().unwrap(),
+        streamed,
+        "greedy output is the same streamed or not"
+    );
+}
+
+#[tokio::test]
+async fn chat_json_format_parses() {
+    let _shared = exclusive().read().await;
+    let v = post(
+        "/api/chat",
+        json!({"model": MODEL, "stream": false, "format": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name", "age"]},
+               "messages": [{"role": "user", "content": "Describe a person as JSON with name and age."}],
+               "options": {"temperature": 0, "num_predict": 80}}),
+    )
+    .await;
+    let content = v["message"]["content"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(content).unwrap_or_else(|e| panic!("{e}: {content}"));
+    assert!(
+        parsed["name"].is_string() && parsed["age"].is_i64(),
+        "{parsed}"
+    );
+}
+
+#[tokio::test]
+async fn embeddings_are_normalised() {
+    let _shared = exclusive().read().await;
+    let v = post(
+        "/api/embed",
+        json!({"model": MODEL, "input": ["hello", "world"]}),
+    )
+    .await;
+    let e = v["embeddings"].as_array().unwrap();
+    assert_eq!(e.len(), 2);
+    let norm: f64 = e[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap().powi(2))
+        .sum();
+    assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+    let v = post("/v1/embeddings", json!({"model": MODEL, "input": "hello"})).await;
+    assert_eq!(
+        v["data"][0]["embedding"].as_array().unwrap().len(),
+        e[0].as_array().unwrap().len()
+    );
+}
+
+#[tokio::test]
+async fn seeds_are_reproducible() {
+    let _shared = exclusive().read().await;
+    let body = json!({"model": MODEL, "prompt": "Tell me a story", "stream": false, "options": {"seed": 42, "temperature": 0.9, "num_predict": 16}});
+    let a = post("/api/generate", body.clone()).await;
+    let b = post("/api/generate", body).await;
+    assert_eq!(a["response"], b["response"]);
+}
+
+#[tokio::test]
+async fn concurrent_requests_all_complete() {
+    let _shared = exclusive().read().await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            tokio::spawn(async move {
+                post(
+                    "/v1/chat/completions",
+                    json!({"model": MODEL, "max_tokens": 16, "seed": i,
+                    "messages": [{"role": "user", "content": format!("Count to {i}")}]}),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let v = t.await.unwrap();
+        assert_eq!(v["object"], "chat.completion");
+        assert!(v["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    }
+}
+
+#[tokio::test]
+async fn disconnect_cancels_generation() {
+    let _alone = exclusive().write().await;
+    let resp = client()
+        .post(format!("{}/api/generate", base()))
+        .json(&json!({"model": MODEL, "prompt": "Write a very long essay.", "options": {"num_predict": 2000}}))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let _ = stream.next().await;
+    drop(stream);
+    // The freed slot serves the next request promptly, and nothing stays queued.
+    let started = Instant::now();
+    post(
+        "/api/generate",
+        json!({"model": MODEL, "prompt": "Hi", "stream": false, "options": {"num_predict": 4}}),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = client()
+            .get(format!("{}/metrics", base()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let busy = metrics
+            .lines()
+            .any(|l| l.starts_with("hearth_queue_depth ") && !l.ends_with(" 0"));
+        if !busy {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "generation still running after disconnect:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
