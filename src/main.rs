@@ -59,6 +59,10 @@ enum Command {
     EvalClassifier(eval::EvalArgs),
     /// Write one executable that carries models and serves them with nothing else installed.
     Bundle(bundle::BundleArgs),
+    /// Write a model to an archive file (for removable media).
+    Export(transfer::ExportArgs),
+    /// Import a model archive, or a GGUF file as a new model (`--name`).
+    Import(transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,8 @@ fn main() -> ExitCode {
         Command::Classify(args) => classify::run(args),
         Command::EvalClassifier(args) => eval::run(args),
         Command::Bundle(args) => bundle::run(args),
+        Command::Export(args) => transfer::export(args),
+        Command::Import(args) => transfer::import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,9 +8,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod archive;
+pub mod blobs;
 pub mod bundle;
 pub mod cache;
 pub mod error;
+pub mod gguf_import;
 pub mod hashing;
 pub mod progress;
 

@@ -1,0 +1,61 @@
+//! `create NAME --from model.gguf` without a server: the GGUF is checked, copied into `blobs/`
+//! verified, and given a config blob and manifest, as Ollama's create from a GGUF does.
+
+use std::path::Path;
+
+use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::store::{manifest as mt, ConfigV2, Digest, Layer, Manifest, Store};
+
+use crate::blobs::put_blob_reader;
+use crate::error::{io, AirgapError, Result};
+use crate::hashing::sha256_file;
+use crate::progress::bytes_bar;
+
+/// Create model `name` in `store` from the GGUF at `path`; returns the manifest.
+pub fn create_from_gguf(store: &Store, name: &ModelName, path: &Path) -> Result<Manifest> {
+    let info = hearth_engine::gguf::validate(path)
+        .map_err(|e| AirgapError::Invalid(format!("{}: {e}", path.display())))?;
+    let size = std::fs::metadata(path)
+        .map_err(io(format!("reading {}", path.display())))?
+        .len();
+    let digest: Digest = sha256_file(path, &bytes_bar(size, "hashing"))
+        .map_err(io(format!("reading {}", path.display())))?;
+    let mut f = std::fs::File::open(path).map_err(io(format!("reading {}", path.display())))?;
+    put_blob_reader(
+        store,
+        &digest,
+        &mut f,
+        Some(size),
+        &bytes_bar(size, "copying"),
+    )?;
+    let family = info.architecture().unwrap_or_default().to_owned();
+    let config = ConfigV2 {
+        model_format: "gguf".into(),
+        model_families: Some(vec![family.clone()]),
+        model_family: family,
+        model_type: info.parameter_size_label(),
+        file_type: info.file_type_name().unwrap_or_default().to_owned(),
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        ..ConfigV2::default()
+    };
+    let config_bytes =
+        serde_json::to_vec(&config).map_err(|e| AirgapError::Invalid(e.to_string()))?;
+    let config_digest = store.put_blob_bytes(&config_bytes)?;
+    let manifest = Manifest::new(
+        Layer {
+            media_type: mt::MEDIA_CONFIG.into(),
+            digest: config_digest.wire(),
+            size: config_bytes.len() as u64,
+            from: None,
+        },
+        vec![Layer {
+            media_type: mt::MEDIA_MODEL.into(),
+            digest: digest.wire(),
+            size,
+            from: None,
+        }],
+    );
+    store.put_manifest(name, &manifest)?;
+    Ok(manifest)
+}
