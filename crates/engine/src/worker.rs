@@ -52,6 +52,21 @@ pub(crate) enum Command {
 /// Sequences embedded together in one decode.
 const EMBED_SEQS: u32 = 8;
 
+/// One decode at a time in the whole process. Every decode already uses all physical cores;
+/// two models (or a model and an embedding context) decoding at once would oversubscribe them,
+/// and OpenMP's spinning threads then make both several times slower than taking turns.
+static COMPUTE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn decode(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+) -> Result<(), llama_cpp_2::DecodeError> {
+    let _turn = COMPUTE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    ctx.decode(batch)
+}
+
 /// Thread entry point: build the context, report its per-slot length, then serve until shutdown.
 pub(crate) fn run(
     backend: &'static LlamaBackend,
@@ -305,7 +320,7 @@ impl<'m> Worker<'m> {
         if self.batch.n_tokens() == 0 {
             return;
         }
-        if let Err(e) = self.ctx.decode(&mut self.batch) {
+        if let Err(e) = decode(&mut self.ctx, &mut self.batch) {
             tracing::error!(error = %e, "decode failed");
             for slot in &mut self.slots {
                 if slot
@@ -441,8 +456,7 @@ impl<'m> Worker<'m> {
                 pending.next();
             }
             ctx.clear_kv_cache();
-            ctx.decode(&mut batch)
-                .map_err(|e| EngineError::Embedding(e.to_string()))?;
+            decode(ctx, &mut batch).map_err(|e| EngineError::Embedding(e.to_string()))?;
             for (seq, tokens) in group.iter().enumerate() {
                 let raw = ctx
                     .embeddings_seq_ith(seq as i32)
