@@ -63,6 +63,10 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Import a model archive, or a GGUF file as a new model (`--name`).
     Import(transfer::ImportArgs),
+    /// Pull a model from a registry (another hearth with `serve --registry`, or Ollama's).
+    Pull(transfer::PullArgs),
+    /// Serve the local model store as a read-only registry (for `pull --insecure`).
+    Registry(transfer::RegistryArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,8 @@ fn main() -> ExitCode {
         Command::Bundle(args) => bundle::run(args),
         Command::Export(args) => transfer::export(args),
         Command::Import(args) => transfer::import(args),
+        Command::Pull(args) => transfer::pull(args),
+        Command::Registry(args) => transfer::serve_registry(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

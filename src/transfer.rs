@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use hearth_airgap::registry::{self, PullOptions};
 use hearth_airgap::{archive, gguf_import};
 use hearth_ollama_compat::names::ModelName;
 use hearth_ollama_compat::store::Store;
@@ -31,6 +32,30 @@ pub struct ImportArgs {
     #[arg(long)]
     name: Option<String>,
     /// Model store [default: ~/.ollama/models].
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
+    models_dir: Option<PathBuf>,
+}
+
+/// Options of `hearth pull`.
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// `host[:port]/namespace/model[:tag]`, e.g. `10.0.0.5:11434/library/smollm2:135m`.
+    model: String,
+    /// Plain HTTP (and unverified TLS), for a hearth registry inside the airgap.
+    #[arg(long)]
+    insecure: bool,
+    /// Model store [default: ~/.ollama/models].
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
+    models_dir: Option<PathBuf>,
+}
+
+/// Options of `hearth registry`.
+#[derive(Args, Debug)]
+pub struct RegistryArgs {
+    /// Address to listen on (host:port).
+    #[arg(long, default_value = "127.0.0.1:11435")]
+    host: String,
+    /// Model store to serve [default: ~/.ollama/models].
     #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
     models_dir: Option<PathBuf>,
 }
@@ -79,4 +104,61 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `hearth pull NAME [--insecure]`: straight into the local store (no server needed), resuming
+/// any earlier interrupted pull.
+pub fn pull(args: PullArgs) -> anyhow::Result<()> {
+    let store = Store::new(models_dir(args.models_dir));
+    let name = parse_name(&args.model)?;
+    let opts = PullOptions {
+        insecure: args.insecure,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    runtime.block_on(registry::pull(&store, &name, &opts, |v| {
+        let status = v["status"].as_str().unwrap_or_default();
+        match (v["digest"].as_str(), v["total"].as_u64()) {
+            (Some(d), Some(total)) => {
+                let pb = bars
+                    .entry(d.to_owned())
+                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
+                pb.set_position(v["completed"].as_u64().unwrap_or(0));
+                if pb.position() >= total {
+                    pb.finish();
+                }
+            }
+            _ => eprintln!("{status}"),
+        }
+    }))?;
+    Ok(())
+}
+
+/// `hearth registry`: serve the local store read-only over the registry protocol, so other
+/// machines inside the airgap can `hearth pull --insecure HOST:PORT/ns/model:tag` (or
+/// `ollama pull --insecure`). Until `hearth serve --registry` mounts the same routes.
+pub fn serve_registry(args: RegistryArgs) -> anyhow::Result<()> {
+    let store = Store::new(models_dir(args.models_dir));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.host)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.host))?;
+        eprintln!(
+            "hearth: read-only registry on http://{} (models in {})",
+            listener.local_addr()?,
+            store.root().display()
+        );
+        registry::server::serve_on(
+            listener,
+            store,
+            hearth_ollama_compat::server::shutdown_signal(),
+        )
+        .await
+        .context("registry server failed")
+    })
 }

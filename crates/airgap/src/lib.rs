@@ -16,5 +16,6 @@ pub mod error;
 pub mod gguf_import;
 pub mod hashing;
 pub mod progress;
+pub mod registry;
 
 pub use error::{AirgapError, Result};

@@ -1,0 +1,217 @@
+//! hearth-to-hearth over loopback: one store served by the read-only registry, pulled into
+//! others with digests checked; an interrupted pull resumes with `Range`; a corrupt partial
+//! download, a lying registry and an unknown model leave no model behind.
+
+use std::sync::{Arc, Mutex};
+
+use hearth_airgap::registry::{self, pull::partial_path, PullOptions};
+use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::store::{manifest as mt, Digest, Layer, Manifest, Store};
+use serde_json::Value;
+use sha2::Digest as _;
+
+/// Serve `store` read-only on a loopback port; returns the port and the `Range` headers seen.
+async fn serve(store: Store) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let ranges = Arc::new(Mutex::new(Vec::new()));
+    let seen = ranges.clone();
+    let app = registry::router(store).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            if let Some(r) = req.headers().get("range") {
+                seen.lock().unwrap().push(r.to_str().unwrap().to_owned());
+            }
+            next.run(req)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, ranges)
+}
+
+/// The real bundled smollm2 imported into a fresh store as `library/smol:q4`.
+fn source_store() -> (tempfile::TempDir, Store, Manifest) {
+    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
+    let gguf = hearth_engine::bundled::locate(m)
+        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let name = ModelName::parse("library/smol:q4").unwrap();
+    let manifest = hearth_airgap::gguf_import::create_from_gguf(&store, &name, &gguf).unwrap();
+    (dir, store, manifest)
+}
+
+fn assert_blobs_verified(store: &Store, m: &Manifest) {
+    for d in m.digests() {
+        let d = Digest::parse(d).unwrap();
+        let bytes = std::fs::read(store.blob_path(&d)).unwrap();
+        assert_eq!(
+            hearth_ollama_compat::store::hex(&sha2::Sha256::digest(&bytes)),
+            d.hex()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hearth_to_hearth_pull_resume_and_refusals() {
+    let (_a, a, manifest) = source_store();
+    let (port, ranges) = serve(a.clone()).await;
+    let name = ModelName::parse(&format!("127.0.0.1:{port}/library/smol:q4")).unwrap();
+    let opts = PullOptions { insecure: true };
+
+    // A clean pull, with Ollama's status lines.
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = Store::new(b_dir.path());
+    let mut lines = Vec::new();
+    let got = registry::pull(&b, &name, &opts, |v| lines.push(v))
+        .await
+        .unwrap();
+    assert_eq!(got, manifest);
+    let statuses: Vec<&str> = lines.iter().filter_map(|v| v["status"].as_str()).collect();
+    assert_eq!(statuses.first(), Some(&"pulling manifest"));
+    assert!(statuses.contains(&"pulling b179c9523d0e"), "{statuses:?}");
+    assert_eq!(
+        &statuses[statuses.len() - 3..],
+        ["verifying sha256 digest", "writing manifest", "success"]
+    );
+    let last_progress = lines
+        .iter()
+        .rfind(|v| v["digest"] == manifest.layers[0].digest)
+        .unwrap();
+    assert_eq!(last_progress["completed"], last_progress["total"]);
+    assert_eq!(b.get(&name).unwrap().unwrap().manifest, manifest);
+    assert_blobs_verified(&b, &manifest);
+    assert!(ranges.lock().unwrap().is_empty());
+
+    // An interrupted pull (the first 40 MB already on disk) resumes with Range.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = Store::new(c_dir.path());
+    let weights = Digest::parse(&manifest.layers[0].digest).unwrap();
+    let full = std::fs::read(a.blob_path(&weights)).unwrap();
+    std::fs::create_dir_all(c_dir.path().join("blobs")).unwrap();
+    std::fs::write(partial_path(&c, &weights), &full[..40_000_000]).unwrap();
+    registry::pull(&c, &name, &opts, |_| {}).await.unwrap();
+    assert_eq!(*ranges.lock().unwrap(), vec!["bytes=40000000-".to_owned()]);
+    assert_blobs_verified(&c, &manifest);
+    assert!(!partial_path(&c, &weights).exists());
+
+    // A corrupt partial download is caught by the digest check, then the next pull starts over.
+    let d_dir = tempfile::tempdir().unwrap();
+    let d = Store::new(d_dir.path());
+    std::fs::create_dir_all(d_dir.path().join("blobs")).unwrap();
+    let mut bad = full[..1000].to_vec();
+    bad[10] ^= 1;
+    std::fs::write(partial_path(&d, &weights), &bad).unwrap();
+    let err = registry::pull(&d, &name, &opts, |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("sha256 mismatch"), "{err}");
+    assert!(d.list().is_empty() && !d.has_blob(&weights));
+    registry::pull(&d, &name, &opts, |_| {}).await.unwrap();
+    assert_blobs_verified(&d, &manifest);
+
+    // Unknown models and bad names.
+    let unknown = ModelName::parse(&format!("127.0.0.1:{port}/library/nope:1")).unwrap();
+    let err = registry::pull(&d, &unknown, &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "pull model manifest: file does not exist");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_that_lies_about_sizes_is_refused() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Store::new(src_dir.path());
+    let w = src.put_blob_bytes(&[1u8; 5000]).unwrap();
+    let c = src.put_blob_bytes(b"{}").unwrap();
+    let layer = |media: &str, d: &Digest, size: u64| Layer {
+        media_type: media.into(),
+        digest: d.wire(),
+        size,
+        from: None,
+    };
+    let lying = Manifest::new(
+        layer(mt::MEDIA_CONFIG, &c, 2),
+        vec![layer(mt::MEDIA_MODEL, &w, 4000)],
+    );
+    src.put_manifest(&ModelName::parse("liar").unwrap(), &lying)
+        .unwrap();
+    let (port, _) = serve(src).await;
+    let dst_dir = tempfile::tempdir().unwrap();
+    let dst = Store::new(dst_dir.path());
+    let name = ModelName::parse(&format!("127.0.0.1:{port}/library/liar:latest")).unwrap();
+    let err = registry::pull(&dst, &name, &PullOptions { insecure: true }, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("more than the 4000 bytes"),
+        "{err}"
+    );
+    assert!(dst.list().is_empty() && !dst.has_blob(&w));
+    assert!(!partial_path(&dst, &w).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_pull_streams_ollama_progress_lines() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Store::new(src_dir.path());
+    let w = src.put_blob_bytes(&[3u8; 3000]).unwrap();
+    let c = src.put_blob_bytes(b"{}").unwrap();
+    let m = Manifest::new(
+        Layer {
+            media_type: mt::MEDIA_CONFIG.into(),
+            digest: c.wire(),
+            size: 2,
+            from: None,
+        },
+        vec![Layer {
+            media_type: mt::MEDIA_MODEL.into(),
+            digest: w.wire(),
+            size: 3000,
+            from: None,
+        }],
+    );
+    src.put_manifest(&ModelName::parse("tiny:1").unwrap(), &m)
+        .unwrap();
+    let (reg_port, _) = serve(src).await;
+    let dst_dir = tempfile::tempdir().unwrap();
+    let dst = Store::new(dst_dir.path());
+    let app = registry::api::router(dst.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://127.0.0.1:{port}/api/pull");
+    let model = format!("127.0.0.1:{reg_port}/library/tiny:1");
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(&url)
+        .json(&serde_json::json!({"model": model, "insecure": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["status"], "pulling manifest");
+    assert_eq!(lines.last().unwrap()["status"], "success", "{text}");
+    assert!(dst
+        .get(&ModelName::parse(&model).unwrap())
+        .unwrap()
+        .is_some());
+    let resp = http
+        .post(&url)
+        .json(&serde_json::json!({"model": format!("127.0.0.1:{reg_port}/x/none"), "insecure": true, "stream": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"], "pull model manifest: file does not exist");
+    let resp = http
+        .post(&url)
+        .json(&serde_json::json!({"model": "../bad"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
