@@ -50,6 +50,9 @@ pub struct EvalArgs {
     /// Probability needed to grant a risky tool (risk 4-5).
     #[arg(long, default_value_t = LlmConfig::default().risky_threshold)]
     pub risky_threshold: f64,
+    /// Per-request deadline for the model, seconds (past it the request is denied and counted as a failure).
+    #[arg(long, default_value_t = 60)]
+    pub timeout_s: u64,
     /// Also print results per item source.
     #[arg(long)]
     pub by_source: bool,
@@ -85,6 +88,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let config = LlmConfig {
         threshold: args.threshold,
         risky_threshold: args.risky_threshold,
+        timeout: std::time::Duration::from_secs(args.timeout_s),
         ..LlmConfig::default()
     };
     let mut rows: Vec<(String, String, Evaluation)> = Vec::new();

@@ -76,7 +76,7 @@ impl Default for LlmConfig {
             mode: LlmMode::PerTool,
             threshold: 0.5,
             risky_threshold: 0.7,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
             few_shot: true,
             calibration: Calibration::default(),
         }

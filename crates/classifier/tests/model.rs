@@ -45,9 +45,11 @@ fn registry() -> ToolRegistry {
     .unwrap()
 }
 
+/// Tests share one model and run in parallel on a small CI machine: allow a generous deadline.
 fn llm(mode: LlmMode) -> LlmClassifier {
     LlmClassifier::new(model().clone()).with_config(LlmConfig {
         mode,
+        timeout: Duration::from_secs(600),
         ..LlmConfig::default()
     })
 }
@@ -208,4 +210,21 @@ fn api_path_validates_and_classifies() {
             assert!(json.get(field).is_some(), "{field}");
         }
     }
+}
+
+#[test]
+fn the_api_future_is_send_for_async_servers() {
+    fn assert_send<T: Send>(_: &T) {}
+    let request = ClassifyRequest::from_json(&serde_json::json!({
+        "tools": [{"name": "a", "risk_level": 1}], "request": "x", "method": "rules"
+    }))
+    .unwrap();
+    let future = classify(&request, model());
+    assert_send(&future);
+    let token = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(future);
+    assert_eq!(token.classification_method, "rule-based");
 }
