@@ -47,6 +47,11 @@ pub trait LoadedModel: Send + Sync + 'static {
     fn tokenize(&self, text: &str) -> Vec<i32>;
     /// Text of token ids.
     fn detokenize(&self, tokens: &[i32]) -> String;
+    /// The engine model itself, for in-process users such as the capability classifier
+    /// (`None` for backends that are not the engine).
+    fn engine(&self) -> Option<hearth_engine::Model> {
+        None
+    }
 }
 
 /// Loads models.
@@ -127,5 +132,9 @@ impl LoadedModel for EngineModel {
 
     fn detokenize(&self, tokens: &[i32]) -> String {
         self.0.detokenize(tokens)
+    }
+
+    fn engine(&self) -> Option<hearth_engine::Model> {
+        Some(self.0.clone())
     }
 }

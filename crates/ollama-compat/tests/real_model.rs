@@ -231,3 +231,42 @@ async fn disconnect_cancels_generation() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn classify_returns_a_well_formed_token() {
+    let _shared = exclusive().read().await;
+    let tools = json!([
+        {"name": "read_website", "description": "Fetch a web page by URL", "risk_level": 2,
+         "parameters": [{"name": "url", "type": "string", "description": "Address"}]},
+        {"name": "send_email", "description": "Send an email to a recipient", "risk_level": 4,
+         "parameters": [{"name": "to", "type": "string", "description": "Recipient"}]}
+    ]);
+    for method in ["llm", "hybrid"] {
+        let request = "Summarize the article at https://example.com/news";
+        let v = post(
+            "/api/classify",
+            json!({"model": MODEL, "tools": tools, "request": request, "method": method}),
+        )
+        .await;
+        let method_text = v["classification_method"].as_str().unwrap();
+        assert!(
+            !method_text.contains("-error"),
+            "{method}: failed closed: {v}"
+        );
+        let granted = v["granted_tools"].as_object().unwrap();
+        assert_eq!(granted.len(), 2, "{v}");
+        assert!(granted.values().all(Value::is_boolean), "{v}");
+        assert_eq!(v["user_request"], request);
+        assert_eq!(v["request_id"].as_str().unwrap().len(), 36, "{v}");
+        let confidence = v["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&confidence), "{v}");
+        assert!(v["timestamp"].as_str().unwrap().contains('T'), "{v}");
+    }
+    let resp = client()
+        .post(format!("{}/api/classify", base()))
+        .json(&json!({"model": "no-such-model:1b", "tools": tools, "request": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}

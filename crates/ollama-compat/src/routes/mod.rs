@@ -2,6 +2,7 @@
 
 pub mod blobs;
 pub mod chat;
+pub mod classify;
 pub mod common;
 pub mod create;
 pub mod embed;
@@ -32,6 +33,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/generate", post(generate::handler))
         .route("/api/chat", post(chat::handler))
         .route("/api/embed", post(embed::handler))
+        .route("/api/classify", post(classify::handler))
         .route("/api/embeddings", post(embed::legacy))
         .route("/api/show", post(models::show))
         .route("/api/ps", get(models::ps))
@@ -78,3 +80,5 @@ async fn metrics(State(st): State<SharedState>) -> Response {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_classify;

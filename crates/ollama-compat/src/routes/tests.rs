@@ -16,9 +16,9 @@ use crate::fake::{FakeLoader, FakeStats};
 use crate::names::ModelName;
 use crate::state::AppState;
 
-struct App {
+pub(super) struct App {
     router: Router,
-    stats: Arc<FakeStats>,
+    pub(super) stats: Arc<FakeStats>,
     dir: tempfile::TempDir,
 }
 
@@ -49,7 +49,7 @@ fn app_with(f: impl FnOnce(&mut ServerConfig)) -> App {
     }
 }
 
-fn app() -> App {
+pub(super) fn app() -> App {
     app_with(|_| {})
 }
 
@@ -61,7 +61,7 @@ async fn send(app: &App, req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
     (status, headers, body)
 }
 
-async fn call(
+pub(super) async fn call(
     app: &App,
     method: Method,
     uri: &str,
@@ -75,7 +75,7 @@ async fn call(
     send(app, req.body(body).unwrap()).await
 }
 
-async fn post(app: &App, uri: &str, body: Value) -> (StatusCode, Value) {
+pub(super) async fn post(app: &App, uri: &str, body: Value) -> (StatusCode, Value) {
     let (s, _, b) = call(app, Method::POST, uri, Some(body)).await;
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
@@ -87,7 +87,7 @@ fn lines(body: &Bytes) -> Vec<Value> {
         .collect()
 }
 
-fn error_of(v: &Value) -> &str {
+pub(super) fn error_of(v: &Value) -> &str {
     v["error"].as_str().unwrap_or_default()
 }
 

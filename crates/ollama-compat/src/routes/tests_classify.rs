@@ -1,0 +1,125 @@
+//! Router tests of `POST /api/classify` without sockets: every 400 and 404, and the rules method
+//! (which needs no model) answering a well-formed token. The real-model test is in
+//! `tests/real_model.rs`.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use super::tests::{app, error_of, post};
+
+fn tools() -> Value {
+    json!([
+        {"name": "read_website", "description": "Fetch a web page by URL", "risk_level": 2},
+        {"name": "send_email", "description": "Send an email to a recipient", "risk_level": 4}
+    ])
+}
+
+#[tokio::test]
+async fn bad_tool_lists_are_400() {
+    let a = app();
+    let cases = [
+        (
+            json!({"model": "fake", "tools": [], "request": "x"}),
+            "empty",
+        ),
+        (
+            json!({"model": "fake", "tools": [{"name": "a"}, {"name": "a"}], "request": "x"}),
+            "duplicate tool name",
+        ),
+        (
+            json!({"model": "fake", "tools": [{"name": "a", "risk_level": 9}], "request": "x"}),
+            "risk_level",
+        ),
+        (
+            json!({"model": "fake", "tools": [{"name": "a", "risk_level": "high"}], "request": "x"}),
+            "",
+        ),
+        (
+            json!({"model": "fake", "request": "x"}),
+            "tools is required",
+        ),
+        (
+            json!({"model": "fake", "tools": {"name": "a"}, "request": "x"}),
+            "list",
+        ),
+        (
+            json!({"model": "fake", "tools": tools()}),
+            "request is required",
+        ),
+        (
+            json!({"model": "fake", "tools": tools(), "request": "x", "method": "magic"}),
+            "unknown method",
+        ),
+        (
+            json!({"tools": tools(), "request": "x"}),
+            "model is required",
+        ),
+        (json!(["not", "an", "object"]), "JSON object"),
+    ];
+    for (body, needle) in cases {
+        let (s, v) = post(&a, "/api/classify", body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body} -> {v}");
+        assert!(
+            !error_of(&v).is_empty() && error_of(&v).contains(needle),
+            "{body} -> {v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_and_unknown_models() {
+    let a = app();
+    let (s, _, b) = super::tests::call(&a, axum::http::Method::POST, "/api/classify", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["error"],
+        "missing request body"
+    );
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"model": "nope:1b", "tools": tools(), "request": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert!(error_of(&v).contains("not found"), "{v}");
+}
+
+#[tokio::test]
+async fn rules_method_needs_no_model() {
+    let a = app();
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"tools": tools(), "request": "Summarize https://example.com/news", "method": "rules",
+               "constraints": {"send_email": {"recipient_whitelist": ["me@example.com"]}}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["granted_tools"]["read_website"], true, "{v}");
+    assert_eq!(v["granted_tools"]["send_email"], false, "{v}");
+    assert_eq!(v["classification_method"], "rule-based", "{v}");
+    assert_eq!(
+        v["constraints"]["send_email"]["recipient_whitelist"][0],
+        "me@example.com"
+    );
+    assert_eq!(v["user_request"], "Summarize https://example.com/news");
+    assert_eq!(
+        a.stats.loads.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "rules never load a model"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_backend_cannot_classify_with_a_model() {
+    let a = app();
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"model": "fake", "tools": tools(), "request": "x", "method": "llm"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(error_of(&v).contains("cannot classify"), "{v}");
+}
