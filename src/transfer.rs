@@ -39,7 +39,8 @@ pub struct ImportArgs {
 /// Options of `hearth pull`.
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// `host[:port]/namespace/model[:tag]`, e.g. `10.0.0.5:11434/library/smollm2:135m`.
+    /// `host[:port]/namespace/model[:tag]`, e.g. `10.0.0.5:11435/library/smollm2:135m`, or
+    /// `hf.co/user/repo[:quant]` (from the local Hugging Face cache: HF_HUB_CACHE / HF_HOME).
     model: String,
     /// Plain HTTP (and unverified TLS), for a hearth registry inside the airgap.
     #[arg(long)]
@@ -107,10 +108,19 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// `hearth pull NAME [--insecure]`: straight into the local store (no server needed), resuming
-/// any earlier interrupted pull.
+/// any earlier interrupted pull; `hf.co/…` names come from the local Hugging Face cache.
 pub fn pull(args: PullArgs) -> anyhow::Result<()> {
     let store = Store::new(models_dir(args.models_dir));
     let name = parse_name(&args.model)?;
+    if hearth_airgap::hf::is_hf(&name) {
+        let cache = hearth_airgap::hf::cache_dir();
+        hearth_airgap::hf::import_cached(&store, &cache, &name)?;
+        eprintln!(
+            "imported {name} from the Hugging Face cache {}",
+            cache.display()
+        );
+        return Ok(());
+    }
     let opts = PullOptions {
         insecure: args.insecure,
     };

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod error;
 pub mod gguf_import;
 pub mod hashing;
+pub mod hf;
 pub mod progress;
 pub mod registry;
 

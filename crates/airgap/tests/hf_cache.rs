@@ -1,0 +1,81 @@
+//! `hf.co/{user}/{repo}[:{quant}]` from a Hugging Face cache laid out by the test (refs/main,
+//! snapshots linking into blobs/), with the real bundled GGUF as the weights; no network.
+
+use std::path::Path;
+
+use hearth_airgap::hf;
+use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::store::{manifest as mt, Store};
+
+fn lay_out_cache(cache: &Path, gguf: &Path) {
+    let repo = cache.join("models--someone--smol-GGUF");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots").join(commit)).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    let etag = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+    std::os::unix::fs::symlink(gguf, repo.join("blobs").join(etag)).unwrap();
+    for file in ["smol-Q4_1.gguf", "smol-Q4_K_M.gguf"] {
+        std::os::unix::fs::symlink(
+            format!("../../blobs/{etag}"),
+            repo.join("snapshots").join(commit).join(file),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        repo.join("snapshots").join(commit).join("README.md"),
+        b"not a model",
+    )
+    .unwrap();
+}
+
+#[test]
+fn hf_names_resolve_offline_from_the_cache() {
+    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
+    let gguf = hearth_engine::bundled::locate(m)
+        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("hub");
+    lay_out_cache(&cache, &gguf);
+    let store = Store::new(dir.path().join("store"));
+
+    let name = ModelName::parse("hf.co/someone/smol-GGUF:Q4_1").unwrap();
+    assert!(hf::resolve(&cache, &name)
+        .unwrap()
+        .ends_with("smol-Q4_1.gguf"));
+    let latest = ModelName::parse("hf.co/someone/smol-GGUF").unwrap();
+    assert!(hf::resolve(&cache, &latest)
+        .unwrap()
+        .ends_with("smol-Q4_K_M.gguf"));
+
+    let manifest = hf::import_cached(&store, &cache, &name).unwrap();
+    let weights = manifest.layer(mt::MEDIA_MODEL).unwrap();
+    assert_eq!(weights.digest, format!("sha256:{}", m.sha256));
+    assert_eq!(weights.size, m.size);
+    assert_eq!(
+        store.list()[0].name.display(),
+        "hf.co/someone/smol-GGUF:Q4_1"
+    );
+
+    let missing = ModelName::parse("hf.co/someone/smol-GGUF:Q8_0").unwrap();
+    let err = hf::resolve(&cache, &missing).unwrap_err().to_string();
+    assert!(
+        err.contains("no GGUF for quant Q8_0") && err.contains("smol-Q4_1.gguf"),
+        "{err}"
+    );
+    let other = ModelName::parse("hf.co/nobody/nothing").unwrap();
+    let err = hf::resolve(&cache, &other).unwrap_err().to_string();
+    assert!(err.contains("not in the Hugging Face cache"), "{err}");
+}
+
+#[test]
+fn cache_dir_follows_hf_variables() {
+    // One test owns the environment (no other test in this binary reads these variables).
+    std::env::set_var("HF_HUB_CACHE", "/x/hub-cache");
+    assert_eq!(hf::cache_dir(), Path::new("/x/hub-cache"));
+    std::env::remove_var("HF_HUB_CACHE");
+    std::env::set_var("HF_HOME", "/y/hf");
+    assert_eq!(hf::cache_dir(), Path::new("/y/hf/hub"));
+    std::env::remove_var("HF_HOME");
+}
