@@ -27,7 +27,7 @@ impl Default for HybridConfig {
         Self {
             rule_certainty: 0.9,
             uncertain: (0.1, 0.45),
-            llm_weight: 1.0,
+            llm_weight: 0.5,
         }
     }
 }
