@@ -1,4 +1,7 @@
-//! `hearth run`: answer one prompt or chat interactively with a model loaded in-process.
+//! `hearth run`: answer one prompt or chat interactively, through the server at `OLLAMA_HOST` when
+//! one answers (like `ollama run`), else with the model loaded in-process.
+
+mod remote;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,13 +32,9 @@ pub struct RunArgs {
     /// Maximum tokens to generate.
     #[arg(long = "num-predict")]
     pub num_predict: Option<i32>,
-    /// Context length per sequence.
-    #[arg(
-        long = "num-ctx",
-        env = "OLLAMA_CONTEXT_LENGTH",
-        default_value_t = 4096
-    )]
-    pub num_ctx: u32,
+    /// Context length per sequence (in-process default 4096; a server uses its own default).
+    #[arg(long = "num-ctx", env = "OLLAMA_CONTEXT_LENGTH")]
+    pub num_ctx: Option<u32>,
     /// Threads (default: physical cores).
     #[arg(long)]
     pub threads: Option<u32>,
@@ -61,31 +60,49 @@ pub fn resolve_model(name: &str) -> Result<PathBuf> {
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+    // A GGUF path is always run in-process; a name goes to the server when one answers.
+    if !std::path::Path::new(&args.model).is_file() {
+        if let Some(server) = remote::Remote::probe(&crate::client::base_url()) {
+            return converse(&args, &interrupted, |messages| {
+                server.answer(&args, messages, &interrupted)
+            });
+        }
+    }
     let path = resolve_model(&args.model)?;
     let config = LoadConfig {
-        num_ctx: args.num_ctx,
+        num_ctx: args.num_ctx.unwrap_or(4096),
         parallel: 1,
         threads: args.threads,
         ..LoadConfig::default()
     };
     let model =
         Model::load(&path, config).with_context(|| format!("loading {}", path.display()))?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("installing the Ctrl-C handler")?;
+    converse(&args, &interrupted, |messages| {
+        answer(&model, &args, messages, &interrupted)
+    })
+}
 
+/// One answer for the prompt argument or piped stdin, else an interactive chat on a terminal.
+fn converse(
+    args: &RunArgs,
+    interrupted: &AtomicBool,
+    mut answer: impl FnMut(&[ChatMessage]) -> Result<String>,
+) -> Result<()> {
     let prompt = args.prompt.join(" ");
     if !prompt.is_empty() {
-        return answer(&model, &args, &[user(prompt)], &interrupted).map(|_| ());
+        return answer(&[user(prompt)]).map(|_| ());
     }
     if std::io::stdin().is_terminal() {
-        return chat(&model, &args, &interrupted);
+        return chat(args, interrupted, &mut answer);
     }
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
         .context("reading the prompt from stdin")?;
-    answer(&model, &args, &[user(text)], &interrupted).map(|_| ())
+    answer(&[user(text)]).map(|_| ())
 }
 
 fn user(content: String) -> ChatMessage {
@@ -98,7 +115,11 @@ fn user(content: String) -> ChatMessage {
 
 /// Interactive chat with history; `"""` starts and ends multi-line input, `/bye` quits,
 /// Ctrl-C stops the current answer.
-fn chat(model: &Model, args: &RunArgs, interrupted: &AtomicBool) -> Result<()> {
+fn chat(
+    args: &RunArgs,
+    interrupted: &AtomicBool,
+    answer: &mut dyn FnMut(&[ChatMessage]) -> Result<String>,
+) -> Result<()> {
     let stdin = std::io::stdin();
     let mut history: Vec<ChatMessage> = Vec::new();
     let mut lines = stdin.lock().lines();
@@ -139,7 +160,7 @@ fn chat(model: &Model, args: &RunArgs, interrupted: &AtomicBool) -> Result<()> {
             _ => {}
         }
         history.push(user(input));
-        let reply = answer(model, args, &history, interrupted)?;
+        let reply = answer(&history)?;
         history.push(ChatMessage {
             role: "assistant".into(),
             content: reply,
@@ -200,7 +221,7 @@ fn answer(
             Event::Done(done) => {
                 let _ = writeln!(out);
                 if args.verbose {
-                    print_timings(&done);
+                    Timings::from_completion(&done).print();
                 }
                 return Ok(text);
             }
@@ -210,32 +231,92 @@ fn answer(
     bail!("the model stopped without finishing the answer")
 }
 
-fn print_timings(done: &Completion) {
-    let rate = |count: u32, ns: u64| {
-        if ns == 0 {
-            0.0
-        } else {
-            f64::from(count) / (ns as f64 / 1e9)
+/// Ollama's `--verbose` statistics, from the engine or from a server's final chunk.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Timings {
+    total_ns: u64,
+    load_ns: u64,
+    prompt_eval_count: u64,
+    /// Prompt tokens actually evaluated (the rate's numerator; cached ones excluded).
+    prompt_evaluated: u64,
+    prompt_eval_ns: u64,
+    eval_count: u64,
+    eval_ns: u64,
+}
+
+impl Timings {
+    fn from_completion(done: &Completion) -> Self {
+        Timings {
+            total_ns: done.total_duration_ns,
+            load_ns: 0,
+            prompt_eval_count: u64::from(done.prompt_eval_count),
+            prompt_evaluated: u64::from(
+                done.prompt_eval_count
+                    .saturating_sub(done.cached_prompt_tokens),
+            ),
+            prompt_eval_ns: done.prompt_eval_duration_ns,
+            eval_count: u64::from(done.eval_count),
+            eval_ns: done.eval_duration_ns,
         }
-    };
-    let secs = |ns: u64| ns as f64 / 1e9;
-    eprintln!("total duration:       {:.6}s", secs(done.total_duration_ns));
-    eprintln!("prompt eval count:    {} token(s)", done.prompt_eval_count);
-    eprintln!(
-        "prompt eval duration: {:.6}s",
-        secs(done.prompt_eval_duration_ns)
-    );
-    eprintln!(
-        "prompt eval rate:     {:.2} tokens/s",
-        rate(
-            done.prompt_eval_count - done.cached_prompt_tokens,
-            done.prompt_eval_duration_ns
-        )
-    );
-    eprintln!("eval count:           {} token(s)", done.eval_count);
-    eprintln!("eval duration:        {:.6}s", secs(done.eval_duration_ns));
-    eprintln!(
-        "eval rate:            {:.2} tokens/s",
-        rate(done.eval_count, done.eval_duration_ns)
-    );
+    }
+
+    /// From the `done: true` chunk of `/api/chat` or `/api/generate`.
+    fn from_chunk(v: &serde_json::Value) -> Self {
+        let n = |k: &str| v[k].as_u64().unwrap_or(0);
+        Timings {
+            total_ns: n("total_duration"),
+            load_ns: n("load_duration"),
+            prompt_eval_count: n("prompt_eval_count"),
+            prompt_evaluated: n("prompt_eval_count"),
+            prompt_eval_ns: n("prompt_eval_duration"),
+            eval_count: n("eval_count"),
+            eval_ns: n("eval_duration"),
+        }
+    }
+
+    fn print(&self) {
+        let rate = |count: u64, ns: u64| {
+            if ns == 0 {
+                0.0
+            } else {
+                count as f64 / (ns as f64 / 1e9)
+            }
+        };
+        let secs = |ns: u64| ns as f64 / 1e9;
+        eprintln!("total duration:       {:.6}s", secs(self.total_ns));
+        eprintln!("load duration:        {:.6}s", secs(self.load_ns));
+        eprintln!("prompt eval count:    {} token(s)", self.prompt_eval_count);
+        eprintln!("prompt eval duration: {:.6}s", secs(self.prompt_eval_ns));
+        eprintln!(
+            "prompt eval rate:     {:.2} tokens/s",
+            rate(self.prompt_evaluated, self.prompt_eval_ns)
+        );
+        eprintln!("eval count:           {} token(s)", self.eval_count);
+        eprintln!("eval duration:        {:.6}s", secs(self.eval_ns));
+        eprintln!(
+            "eval rate:            {:.2} tokens/s",
+            rate(self.eval_count, self.eval_ns)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_from_a_final_chunk() {
+        let v = serde_json::json!({"done": true, "total_duration": 2_000_000_000u64,
+            "load_duration": 5, "prompt_eval_count": 10, "prompt_eval_duration": 500_000_000u64,
+            "eval_count": 128, "eval_duration": 1_000_000_000u64});
+        let t = Timings::from_chunk(&v);
+        assert_eq!(
+            (t.eval_count, t.eval_ns, t.load_ns),
+            (128, 1_000_000_000, 5)
+        );
+        assert_eq!(
+            Timings::from_chunk(&serde_json::json!({})),
+            Timings::default()
+        );
+    }
 }
