@@ -215,3 +215,34 @@ async fn api_pull_streams_ollama_progress_lines() {
         .unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_manifests_are_refused() {
+    use axum::routing::get;
+    let bad_digest = r#"{"schemaVersion":2,"mediaType":"x","config":{"mediaType":"c","digest":"sha256:../../../etc/passwd","size":1},"layers":[]}"#;
+    let app = axum::Router::new()
+        .route(
+            "/v2/library/evil/manifests/latest",
+            get(move || async move { bad_digest }),
+        )
+        .route(
+            "/v2/library/junk/manifests/latest",
+            get(|| async { "not json" }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let opts = PullOptions { insecure: true };
+    for (model, why) in [("evil", "bad digest"), ("junk", "pull model manifest")] {
+        let name = ModelName::parse(&format!("127.0.0.1:{port}/library/{model}")).unwrap();
+        let err = registry::pull(&store, &name, &opts, |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why), "{model}: {err}");
+    }
+    assert!(store.list().is_empty());
+    assert!(!dir.path().join("blobs").exists());
+}

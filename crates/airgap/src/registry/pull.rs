@@ -48,13 +48,19 @@ pub async fn pull(
     let base = repo_url(name, opts.insecure);
     progress(json!({"status": "pulling manifest"}));
     let manifest = fetch_manifest(&http, &base, &name.tag).await?;
-    let mut layers = vec![&manifest.config];
-    layers.extend(&manifest.layers);
-    for layer in layers {
-        let digest = Digest::parse(&layer.digest).ok_or_else(|| {
-            AirgapError::Invalid(format!("registry sent a bad digest {:?}", layer.digest))
-        })?;
-        fetch_blob(&http, &base, store, &digest, layer.size, &mut progress).await?;
+    // Every digest is checked before anything is downloaded.
+    let layers = std::iter::once(&manifest.config)
+        .chain(&manifest.layers)
+        .map(|layer| {
+            Digest::parse(&layer.digest)
+                .map(|d| (d, layer.size))
+                .ok_or_else(|| {
+                    AirgapError::Invalid(format!("registry sent a bad digest {:?}", layer.digest))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (digest, size) in layers {
+        fetch_blob(&http, &base, store, &digest, size, &mut progress).await?;
     }
     progress(json!({"status": "verifying sha256 digest"}));
     crate::archive::check_complete(store, name, &manifest)?;
