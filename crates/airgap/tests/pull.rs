@@ -246,3 +246,58 @@ async fn hostile_manifests_are_refused() {
     assert!(store.list().is_empty());
     assert!(!dir.path().join("blobs").exists());
 }
+
+/// A registry whose connection drops after `cut` bytes of the weights blob.
+async fn serve_flaky(store: Store, weights: Digest, cut: usize) -> u16 {
+    use axum::routing::get;
+    let bytes = std::fs::read(store.blob_path(&weights)).unwrap();
+    let total = bytes.len();
+    let blob_path = format!("/v2/library/smol/blobs/{}", weights.wire());
+    let app = axum::Router::new()
+        .route(
+            &blob_path,
+            get(move || {
+                let head = bytes::Bytes::copy_from_slice(&bytes[..cut]);
+                async move {
+                    let body = futures::stream::iter(vec![
+                        Ok(head),
+                        Err(std::io::Error::other("cable pulled")),
+                    ]);
+                    axum::response::Response::builder()
+                        .header("content-length", total)
+                        .body(axum::body::Body::from_stream(body))
+                        .unwrap()
+                }
+            }),
+        )
+        .fallback_service(registry::router(store));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
+    let (_a, a, manifest) = source_store();
+    let weights = Digest::parse(&manifest.layers[0].digest).unwrap();
+    let flaky = serve_flaky(a.clone(), weights.clone(), 30_000_000).await;
+    let (good, ranges) = serve(a.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = Store::new(dir.path());
+    let opts = PullOptions { insecure: true };
+
+    let name = ModelName::parse(&format!("127.0.0.1:{flaky}/library/smol:q4")).unwrap();
+    let err = registry::pull(&b, &name, &opts, |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("pulling sha256:"), "{err}");
+    assert!(b.list().is_empty(), "no model after an interrupted pull");
+    assert!(!b.has_blob(&weights));
+    let partial = std::fs::metadata(partial_path(&b, &weights)).unwrap().len();
+    assert!(partial > 0 && partial <= 30_000_000, "{partial}");
+
+    let name = ModelName::parse(&format!("127.0.0.1:{good}/library/smol:q4")).unwrap();
+    registry::pull(&b, &name, &opts, |_| {}).await.unwrap();
+    assert_eq!(*ranges.lock().unwrap(), vec![format!("bytes={partial}-")]);
+    assert_blobs_verified(&b, &manifest);
+    assert!(!partial_path(&b, &weights).exists());
+}
