@@ -19,6 +19,7 @@
 
 pub mod backend;
 pub mod bundled;
+pub mod capguard;
 pub mod catalog;
 pub mod config;
 pub mod convert;

@@ -34,6 +34,14 @@ pub async fn classify(
         return Err(ApiError::bad("request body must be a JSON object"));
     }
     let request = ClassifyRequest::from_json(body).map_err(|e| ApiError::bad(e.to_string()))?;
+    run(st, &request).await
+}
+
+/// Classify a validated request: resolve its model (404 when unknown), lease it, classify.
+pub async fn run(
+    st: &SharedState,
+    request: &ClassifyRequest,
+) -> ApiResult<hearth_classifier::CapabilityToken> {
     let record = match request.model.as_deref() {
         None | Some("") if request.method == Method::Rules => None,
         None | Some("") => return Err(ApiError::bad("model is required")),
@@ -58,7 +66,7 @@ pub async fn classify(
             record.name.display()
         ))
     })?;
-    let token = hearth_classifier::classify(&request, &model).await;
+    let token = hearth_classifier::classify(request, &model).await;
     if token.classification_method.contains("-error: ") {
         tracing::warn!(method = %token.classification_method, "classifier failed closed");
     }

@@ -249,6 +249,18 @@ async fn chat_inner(st: SharedState, body: ChatCompletionBody) -> ApiResult<Resp
     if body.messages.is_empty() {
         return Err(ApiError::bad("[] is too short - 'messages'"));
     }
+    if !body.sampling.stream.unwrap_or(false) {
+        if let Some(prompt) = crate::capguard::recognise(&body.messages) {
+            let content = crate::capguard::answer(&st, &body.model, prompt).await?;
+            let message = j!({"role": "assistant", "content": content});
+            return Ok(openai_json(&j!({
+                "id": format!("chatcmpl-{}", fastrand::u32(0..999)), "object": "chat.completion",
+                "created": created(), "model": body.model, "system_fingerprint": "fp_ollama",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": usage(0, 0),
+            })));
+        }
+    }
     let mut messages = Vec::with_capacity(body.messages.len());
     let mut calls_seen = Vec::new();
     for v in &body.messages {

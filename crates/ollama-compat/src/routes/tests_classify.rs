@@ -123,3 +123,24 @@ async fn the_fake_backend_cannot_classify_with_a_model() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(error_of(&v).contains("cannot classify"), "{v}");
 }
+
+#[tokio::test]
+async fn capguard_prompts_on_v1_are_classified() {
+    let a = app();
+    let user = "Available Tools:\n- read_website (risk=2): Fetch a page [params: url]\n\nUser Request: \"Summarize https://example.com\"\n\nAnalyze the request and return JSON";
+    let body = |model: &str| {
+        json!({"model": model, "response_format": {"type": "json_object"}, "messages": [
+            {"role": "system", "content": "You are a security-focused intent classifier for CapGuard."},
+            {"role": "user", "content": user}]})
+    };
+    let (s, v) = post(&a, "/v1/chat/completions", body("nope:1b")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["error"]["type"], "not_found_error", "{v}");
+    // The fake backend has no engine model: a clear 400, never a made-up answer.
+    let (s, v) = post(&a, "/v1/chat/completions", body("fake")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot classify"));
+}
