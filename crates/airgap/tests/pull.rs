@@ -301,3 +301,33 @@ async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
     assert_blobs_verified(&b, &manifest);
     assert!(!partial_path(&b, &weights).exists());
 }
+
+/// How `hearth serve` mounts these routes next to its own (`route_service` of `into_service()`,
+/// full URI kept): a
+/// pull through the mounted `/v2/` and `/api/pull` works like through the routers alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_work_when_mounted_in_a_bigger_router() {
+    let (_a, a, manifest) = source_store();
+    let extra = registry::api::router(a.clone())
+        .merge(registry::router(a.clone()))
+        .into_service::<axum::body::Body>();
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "Ollama is running" }))
+        .route_service("/api/pull", extra.clone())
+        .route_service("/v2/", extra.clone())
+        .route_service("/v2/{*rest}", extra);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let b = Store::new(dir.path());
+    let name = ModelName::parse(&format!("127.0.0.1:{port}/library/smol:q4")).unwrap();
+    registry::pull(&b, &name, &PullOptions { insecure: true }, |_| {})
+        .await
+        .unwrap();
+    assert_blobs_verified(&b, &manifest);
+    let v2 = reqwest::get(format!("http://127.0.0.1:{port}/v2/"))
+        .await
+        .unwrap();
+    assert_eq!(v2.status(), 200);
+}

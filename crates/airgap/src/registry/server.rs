@@ -36,6 +36,21 @@ pub async fn serve_on(
         .await
 }
 
+/// `/v2/{ns}/{model}/manifests/{tag}`, by name: a router this one is mounted in may add its own
+/// path parameters, which positional tuples would trip over.
+#[derive(serde::Deserialize)]
+struct ManifestPath {
+    ns: String,
+    model: String,
+    tag: String,
+}
+
+/// `/v2/{ns}/{model}/blobs/{digest}`, by name.
+#[derive(serde::Deserialize)]
+struct BlobPath {
+    digest: String,
+}
+
 async fn version() -> Response {
     (
         [("Docker-Distribution-API-Version", "registry/2.0")],
@@ -65,7 +80,7 @@ fn find(store: &Store, ns: &str, model: &str, tag: &str) -> Option<StoredModel> 
 async fn manifest(
     State(store): State<Store>,
     method: Method,
-    Path((ns, model, tag)): Path<(String, String, String)>,
+    Path(ManifestPath { ns, model, tag }): Path<ManifestPath>,
 ) -> Response {
     let found = tokio::task::spawn_blocking(move || find(&store, &ns, &model, &tag)).await;
     let Ok(Some(stored)) = found else {
@@ -113,7 +128,7 @@ async fn blob(
     State(store): State<Store>,
     method: Method,
     headers: HeaderMap,
-    Path((_ns, _model, digest)): Path<(String, String, String)>,
+    Path(BlobPath { digest }): Path<BlobPath>,
 ) -> Response {
     let Some(d) = Digest::parse(&digest) else {
         return error(
