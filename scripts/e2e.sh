@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests: a real `target/release/hearth serve` with the bundled model, driven by the
-# real clients, pinned: Python `ollama` and `openai` (in target/e2e-venv).
+# real clients, pinned: Python `ollama`, `openai`, `langchain-ollama` and `capguard[llm]` (in
+# target/e2e-venv, tests/e2e/requirements.txt), npm `ollama` and `openai` (in target/e2e-node,
+# tests/e2e/node/package-lock.json). Needs python3 and node/npm; installs into target/ only.
 #
 #   scripts/e2e.sh
 #
 # Starts the server on a free loopback port with an empty temporary OLLAMA_MODELS, runs
-# tests/e2e/test_python_clients.py against it, and stops it (by its PID) whatever happens.
+# tests/e2e/test_python_clients.py, test_python_integrations.py and node/test_node_clients.mjs
+# against it, and stops it (by its PID) whatever happens.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +21,17 @@ if [[ ! -x $venv/bin/python ]]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install -q -r tests/e2e/requirements.txt
+for tool in node npm; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "scripts/e2e.sh needs $tool (Node.js 20 or later)" >&2; exit 1; }
+done
+node_dir="$target/e2e-node"
+mkdir -p "$node_dir"
+if ! cmp -s tests/e2e/node/package-lock.json "$node_dir/package-lock.json" || [[ ! -d $node_dir/node_modules ]]; then
+    cp tests/e2e/node/package.json tests/e2e/node/package-lock.json "$node_dir/"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# ESM resolves imports next to the script: the test runs from the install directory.
+cp tests/e2e/node/test_node_clients.mjs "$node_dir/"
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 store=$(mktemp -d)
@@ -45,7 +59,13 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-OLLAMA_HOST="http://127.0.0.1:$port" "$venv/bin/python" tests/e2e/test_python_clients.py || status=$?
+export OLLAMA_HOST="http://127.0.0.1:$port"
+for suite in tests/e2e/test_python_clients.py tests/e2e/test_python_integrations.py; do
+    echo "--- $suite"
+    "$venv/bin/python" "$suite" || status=1
+done
+echo "--- tests/e2e/node/test_node_clients.mjs"
+(cd "$node_dir" && node test_node_clients.mjs) || status=1
 
 # Graceful shutdown: SIGTERM must end the server with status 0.
 kill -TERM "$pid"
