@@ -63,6 +63,7 @@ mod rules;
 mod time;
 mod token;
 mod tool;
+pub mod untrusted;
 
 pub use api::{classify, ClassifyRequest, Method};
 pub use audit::{AuditAction, AuditEntry, AuditLog};
