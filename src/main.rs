@@ -67,6 +67,8 @@ enum Command {
     Pull(transfer::PullArgs),
     /// Serve the local model store as a read-only registry (for `pull --insecure`).
     Registry(transfer::RegistryArgs),
+    /// Push a local model to a registry (its name says where: host:port/ns/model:tag).
+    Push(transfer::PushArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Command::Import(args) => transfer::import(args),
         Command::Pull(args) => transfer::pull(args),
         Command::Registry(args) => transfer::serve_registry(args),
+        Command::Push(args) => transfer::push(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

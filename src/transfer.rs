@@ -50,12 +50,28 @@ pub struct PullArgs {
     models_dir: Option<PathBuf>,
 }
 
+/// Options of `hearth push`.
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// `host[:port]/namespace/model[:tag]`: a local model named for its target (`hearth cp` it first).
+    model: String,
+    /// Plain HTTP (and unverified TLS).
+    #[arg(long)]
+    insecure: bool,
+    /// Model store [default: ~/.ollama/models].
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
+    models_dir: Option<PathBuf>,
+}
+
 /// Options of `hearth registry`.
 #[derive(Args, Debug)]
 pub struct RegistryArgs {
     /// Address to listen on (host:port).
     #[arg(long, default_value = "127.0.0.1:11435")]
     host: String,
+    /// Also accept pushes (blob uploads are verified; manifests only when complete).
+    #[arg(long)]
+    writable: bool,
     /// Model store to serve [default: ~/.ollama/models].
     #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
     models_dir: Option<PathBuf>,
@@ -159,16 +175,59 @@ pub fn serve_registry(args: RegistryArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.host))?;
         eprintln!(
-            "hearth: read-only registry on http://{} (models in {})",
+            "hearth: {} registry on http://{} (models in {})",
+            if args.writable {
+                "writable"
+            } else {
+                "read-only"
+            },
             listener.local_addr()?,
             store.root().display()
         );
-        registry::server::serve_on(
+        let mut app = registry::router(store.clone());
+        if args.writable {
+            app = app.merge(registry::upload::router(store));
+        }
+        registry::server::serve_router(
             listener,
-            store,
+            app,
             hearth_ollama_compat::server::shutdown_signal(),
         )
         .await
         .context("registry server failed")
     })
+}
+
+/// `hearth push NAME [--insecure]`: upload a local model to the registry its name points at.
+pub fn push(args: PushArgs) -> anyhow::Result<()> {
+    let store = Store::new(models_dir(args.models_dir));
+    let name = parse_name(&args.model)?;
+    let opts = PullOptions {
+        insecure: args.insecure,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    runtime.block_on(registry::push(&store, &name, &opts, |v| {
+        let status = v["status"].as_str().unwrap_or_default();
+        match (
+            v["digest"].as_str(),
+            v["completed"].as_u64(),
+            v["total"].as_u64(),
+        ) {
+            (Some(d), Some(done), Some(total)) => {
+                let pb = bars
+                    .entry(d.to_owned())
+                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
+                pb.set_position(done);
+                if done >= total {
+                    pb.finish();
+                }
+            }
+            (Some(_), None, _) => {}
+            _ => eprintln!("{status}"),
+        }
+    }))?;
+    Ok(())
 }

@@ -1,10 +1,13 @@
 //! The registry protocol Ollama speaks (Docker distribution v2: manifests by tag, blobs by
-//! digest): a read-only [`server`] for the local store, and a [`pull`] client with resumable,
-//! verified downloads and Ollama's progress lines.
+//! digest): a read-only [`server`] for the local store (with opt-in [`upload`] routes), a
+//! [`pull`] client with resumable, verified downloads and Ollama's progress lines, and [`push`].
 
 pub mod api;
 pub mod pull;
+pub mod push;
 pub mod server;
+pub mod upload;
 
 pub use pull::{pull, PullOptions};
+pub use push::push;
 pub use server::router;
