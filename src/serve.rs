@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Default context length per sequence (0 = 4096).
     #[arg(long, env = "OLLAMA_CONTEXT_LENGTH", default_value_t = 0)]
     context_length: u32,
+    /// Keep unreferenced blobs at startup (by default they are removed, as Ollama does).
+    #[arg(long, env = "OLLAMA_NOPRUNE", value_parser = clap::builder::FalseyValueParser::new())]
+    noprune: bool,
     /// Decode threads (default: physical cores).
     #[arg(long, env = "HEARTH_THREADS")]
     threads: Option<u32>,
@@ -83,6 +86,7 @@ impl ServeArgs {
         cfg.scheduler.threads = self.threads;
         cfg.origins = config::parse_origins(&self.origins);
         cfg.body_limit = self.body_limit;
+        cfg.prune = !self.noprune;
         cfg.api_key = match (self.api_key_file, self.api_key) {
             (Some(file), _) => {
                 let key = std::fs::read_to_string(&file)

@@ -219,8 +219,21 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// Capabilities derived from the model file, as Ollama does.
+    /// Capabilities derived from the model file, as Ollama does, with one deliberate difference:
+    /// every `completion` model also has `tools`. Ollama refuses tools (400 `<name> does not
+    /// support tools`) when the chat template does not mention them; hearth instead injects a
+    /// tools system prompt and parses the calls ([`crate::tools`]), so the bundled SmolLM2 can
+    /// call tools, and `/api/show` says so for clients (litellm, VS Code) that check first.
     pub fn capabilities(&self, r: &ModelRecord) -> Vec<&'static str> {
+        let mut caps = self.file_capabilities(r);
+        if caps.contains(&"completion") && !caps.contains(&"tools") {
+            caps.insert(1, "tools");
+        }
+        caps
+    }
+
+    /// Capabilities as Ollama derives them (the manifest's list, else the model file).
+    fn file_capabilities(&self, r: &ModelRecord) -> Vec<&'static str> {
         if let Some(caps) = &r.config.capabilities {
             if !caps.is_empty() {
                 return caps.iter().filter_map(|c| capability_static(c)).collect();

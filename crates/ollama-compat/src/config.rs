@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub api_key: Option<String>,
     /// Largest JSON body accepted (blob uploads are not limited).
     pub body_limit: usize,
+    /// Remove unreferenced blobs at startup (off with `OLLAMA_NOPRUNE`).
+    pub prune: bool,
 }
 
 impl ServerConfig {
@@ -32,6 +34,7 @@ impl ServerConfig {
             origins: Vec::new(),
             api_key: None,
             body_limit: 64 << 20,
+            prune: true,
         }
     }
 }

@@ -32,6 +32,15 @@ pub async fn serve_on(
     bundled: Vec<BundledEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if config.prune {
+        let store = crate::store::Store::new(&config.models_dir);
+        let removed = tokio::task::spawn_blocking(move || store.prune_unreferenced())
+            .await
+            .unwrap_or(0);
+        if removed > 0 {
+            tracing::info!(removed, "pruned unreferenced blobs");
+        }
+    }
     let state = AppState::new(config, loader, bundled);
     let app = crate::routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, "listening");

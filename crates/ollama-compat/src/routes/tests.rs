@@ -474,7 +474,8 @@ async fn show_copy_delete_and_create() {
     ] {
         assert!(v.get(k).is_some(), "{k} missing: {v}");
     }
-    assert_eq!(v["capabilities"], json!(["completion"]));
+    // Tools are injected for templates without them (a documented difference from Ollama).
+    assert_eq!(v["capabilities"], json!(["completion", "tools"]));
     let (s, v) = post(&a, "/api/show", json!({})).await;
     assert_eq!(
         (s, error_of(&v)),

@@ -183,6 +183,46 @@ impl Store {
 
     /// Every manifest, exactly four directory levels below `manifests/`.
     pub fn list(&self) -> Vec<StoredModel> {
+        self.scan().0
+    }
+
+    /// Remove every `sha256-<hex>` blob that no manifest references (Ollama does this at startup
+    /// unless `OLLAMA_NOPRUNE`). Nothing is removed when a manifest could not be read, since its
+    /// blobs would look unreferenced. Returns how many blobs were removed.
+    pub fn prune_unreferenced(&self) -> usize {
+        let (manifests, unreadable) = self.scan();
+        if unreadable > 0 {
+            tracing::warn!(
+                unreadable,
+                "not pruning blobs: some manifests could not be read"
+            );
+            return 0;
+        }
+        let referenced: std::collections::HashSet<String> = manifests
+            .iter()
+            .flat_map(|m| m.manifest.digests().map(str::to_owned).collect::<Vec<_>>())
+            .filter_map(|d| Digest::parse(&d).map(|d| d.file_name()))
+            .collect();
+        let Ok(entries) = std::fs::read_dir(self.blobs()) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_blob = Digest::parse(&name).is_some_and(|d| d.file_name() == name);
+            if is_blob && !referenced.contains(&name) && entry.path().is_file() {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::warn!(blob = %name, error = %e, "cannot prune blob"),
+                }
+            }
+        }
+        removed
+    }
+
+    /// Every readable manifest, and how many could not be read.
+    fn scan(&self) -> (Vec<StoredModel>, usize) {
+        let mut unreadable = 0;
         let mut out = Vec::new();
         let mut stack = vec![(self.manifests(), Vec::<String>::new())];
         while let Some((dir, parts)) = stack.pop() {
@@ -208,12 +248,15 @@ impl Store {
                     };
                     match read_manifest(&path, name) {
                         Ok(m) => out.push(m),
-                        Err(e) => tracing::warn!(error = %e, "skipping manifest"),
+                        Err(e) => {
+                            unreadable += 1;
+                            tracing::warn!(error = %e, "skipping manifest");
+                        }
                     }
                 }
             }
         }
-        out
+        (out, unreadable)
     }
 
     /// Write a manifest under a name (atomically), returning its digest.
@@ -360,6 +403,28 @@ mod tests {
         assert!(!s.has_blob(&w), "pruned");
         assert!(!s.delete(&ModelName::parse("ns/b").unwrap()).unwrap());
         assert!(!s.root().join("manifests/registry.ollama.ai").exists());
+    }
+
+    #[test]
+    fn startup_prune_removes_only_unreferenced_blobs() {
+        let (_d, s) = store();
+        let m = model(&s, "a:1", b"weights");
+        let orphan = s.put_blob_bytes(b"orphan").unwrap();
+        let other = s.root().join("blobs/sha256-notadigest-partial");
+        std::fs::write(&other, b"x").unwrap();
+        assert_eq!(s.prune_unreferenced(), 1);
+        assert!(!s.has_blob(&orphan));
+        assert!(s.has_blob(&Digest::parse(&m.layers[0].digest).unwrap()));
+        assert!(other.exists(), "only sha256-<hex> files are blobs");
+        // An unreadable manifest stops pruning: its blobs would look unreferenced.
+        let orphan = s.put_blob_bytes(b"orphan").unwrap();
+        let bad = s
+            .root()
+            .join("manifests/registry.ollama.ai/library/broken/latest");
+        std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+        std::fs::write(&bad, b"{not json").unwrap();
+        assert_eq!(s.prune_unreferenced(), 0);
+        assert!(s.has_blob(&orphan));
     }
 
     #[tokio::test]
