@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::registry_client::RegistryClient;
 use crate::scheduler::SchedulerConfig;
 
 /// Everything `serve` needs.
@@ -22,6 +24,13 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Remove unreferenced blobs at startup (off with `OLLAMA_NOPRUNE`).
     pub prune: bool,
+    /// What `/api/pull` and `/api/push` use to reach a registry. `None`: offline, a pull
+    /// succeeds only for a model that is already here and push is refused.
+    pub registry_client: Option<Arc<dyn RegistryClient>>,
+    /// More routes served next to the API, behind the same guards (the binary mounts the
+    /// read-only `/v2/` registry routes here for `hearth serve --registry`). They carry their own
+    /// state and must not overlap the API's paths.
+    pub extra_routes: Option<axum::Router>,
 }
 
 impl ServerConfig {
@@ -35,6 +44,8 @@ impl ServerConfig {
             api_key: None,
             body_limit: 64 << 20,
             prune: true,
+            registry_client: None,
+            extra_routes: None,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod keep_alive;
 pub mod metrics;
 pub mod modelfile;
 pub mod names;
+pub mod registry_client;
 pub mod routes;
 pub mod scheduler;
 pub mod server;
@@ -44,5 +45,6 @@ pub mod wire;
 
 pub use config::ServerConfig;
 pub use error::ApiError;
+pub use registry_client::{RegistryClient, RegistryError};
 pub use routes::router;
 pub use server::serve;

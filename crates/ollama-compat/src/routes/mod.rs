@@ -22,10 +22,13 @@ use axum::Router;
 use crate::state::SharedState;
 
 /// Build the application. No sockets: tests drive it with `tower::ServiceExt::oneshot`.
+///
+/// [`ServerConfig::extra_routes`](crate::config::ServerConfig::extra_routes) are merged in
+/// before the fallbacks and layers, so the Host, origin and key guards cover them too.
 pub fn router(state: SharedState) -> Router {
     let limit = state.config.body_limit;
     let cors = crate::guard::cors(&state.config.origins);
-    Router::new()
+    let app = Router::new()
         .route("/", get(models::root).head(models::root))
         .route("/api/version", get(models::version))
         .route("/api/status", get(registry::status))
@@ -49,15 +52,19 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/models/{model}", get(openai::get_model))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/metrics", get(metrics))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+        .with_state(state.clone());
+    let app = match state.config.extra_routes.clone() {
+        Some(extra) => app.merge(extra),
+        None => app,
+    };
+    app.fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed")
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(state.clone(), crate::guard::track))
         .layer(cors)
-        .layer(from_fn_with_state(state.clone(), crate::guard::guard))
-        .with_state(state)
+        .layer(from_fn_with_state(state, crate::guard::guard))
 }
 
 /// `GET /metrics`.
@@ -82,3 +89,5 @@ async fn metrics(State(st): State<SharedState>) -> Response {
 mod tests;
 #[cfg(test)]
 mod tests_classify;
+#[cfg(test)]
+mod tests_registry;
