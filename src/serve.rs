@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use hearth_airgap::registry::AirgapRegistry;
 use hearth_ollama_compat::backend::EngineLoader;
 use hearth_ollama_compat::keep_alive::KeepAlive;
 use hearth_ollama_compat::{bundled, config, server, ServerConfig};
@@ -52,6 +53,12 @@ pub struct ServeArgs {
     /// Largest request body in bytes (blob uploads excepted).
     #[arg(long, env = "HEARTH_BODY_LIMIT", default_value_t = 64 << 20)]
     body_limit: usize,
+    /// Also serve the model store read-only over the registry protocol under /v2/ on the same
+    /// port, so other machines inside the airgap can `hearth pull --insecure
+    /// HOST:PORT/library/MODEL:TAG` (or `ollama pull --insecure …`) from this one. Off by
+    /// default; the Host check (loopback binds) and --api-key apply to /v2/ as to the API.
+    #[arg(long, env = "HEARTH_REGISTRY", value_parser = clap::builder::FalseyValueParser::new())]
+    registry: bool,
 }
 
 /// Ollama's default store: `~/.ollama/models`.
@@ -87,6 +94,12 @@ impl ServeArgs {
         cfg.origins = config::parse_origins(&self.origins);
         cfg.body_limit = self.body_limit;
         cfg.prune = !self.noprune;
+        // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
+        cfg.registry_client = Some(Arc::new(AirgapRegistry));
+        if self.registry {
+            let store = hearth_ollama_compat::store::Store::new(&cfg.models_dir);
+            cfg.extra_routes = Some(hearth_airgap::registry::router(store));
+        }
         cfg.api_key = match (self.api_key_file, self.api_key) {
             (Some(file), _) => {
                 let key = std::fs::read_to_string(&file)
@@ -114,6 +127,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "hearth: Ollama API on http://{bind} (models in {})",
             config.models_dir.display()
         );
+        if config.extra_routes.is_some() {
+            eprintln!("hearth: read-only registry on http://{bind}/v2/ (pull with --insecure)");
+            if config.api_key.is_some() {
+                tracing::warn!(
+                    "the registry routes need the API key too; registry clients do not send it"
+                );
+            }
+        }
         server::serve_on(
             listener,
             config,

@@ -164,7 +164,8 @@ pub fn pull(args: PullArgs) -> anyhow::Result<()> {
 
 /// `hearth registry`: serve the local store read-only over the registry protocol, so other
 /// machines inside the airgap can `hearth pull --insecure HOST:PORT/ns/model:tag` (or
-/// `ollama pull --insecure`). Until `hearth serve --registry` mounts the same routes.
+/// `ollama pull --insecure`). `hearth serve --registry` mounts the same read-only routes next to
+/// the API; this one runs without the API and can accept pushes (`--writable`).
 pub fn serve_registry(args: RegistryArgs) -> anyhow::Result<()> {
     let store = Store::new(models_dir(args.models_dir));
     let runtime = tokio::runtime::Builder::new_multi_thread()

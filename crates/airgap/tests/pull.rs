@@ -10,6 +10,25 @@ use hearth_ollama_compat::store::{manifest as mt, Digest, Layer, Manifest, Store
 use serde_json::Value;
 use sha2::Digest as _;
 
+/// `hearth serve`'s router over `store` (no model is ever loaded here) with the airgap registry
+/// client plugged into `/api/pull`, plus `extra` routes as `hearth serve --registry` mounts them;
+/// served on a loopback port, which is returned.
+async fn serve_hearth(store: &Store, extra: Option<axum::Router>) -> u16 {
+    let mut config = hearth_ollama_compat::ServerConfig::new(store.root().to_owned());
+    config.registry_client = Some(Arc::new(registry::AirgapRegistry));
+    config.extra_routes = extra;
+    let state = hearth_ollama_compat::state::AppState::new(
+        config,
+        Arc::new(hearth_ollama_compat::backend::EngineLoader),
+        Vec::new(),
+    );
+    let app = hearth_ollama_compat::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
 /// Serve `store` read-only on a loopback port; returns the port and the `Range` headers seen.
 async fn serve(store: Store) -> (u16, Arc<Mutex<Vec<String>>>) {
     let ranges = Arc::new(Mutex::new(Vec::new()));
@@ -173,10 +192,7 @@ async fn api_pull_streams_ollama_progress_lines() {
     let (reg_port, _) = serve(src).await;
     let dst_dir = tempfile::tempdir().unwrap();
     let dst = Store::new(dst_dir.path());
-    let app = registry::api::router(dst.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let port = serve_hearth(&dst, None).await;
     let url = format!("http://127.0.0.1:{port}/api/pull");
     let model = format!("127.0.0.1:{reg_port}/library/tiny:1");
     let http = reqwest::Client::new();
@@ -302,23 +318,12 @@ async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
     assert!(!partial_path(&b, &weights).exists());
 }
 
-/// How `hearth serve` mounts these routes next to its own (`route_service` of `into_service()`,
-/// full URI kept): a
-/// pull through the mounted `/v2/` and `/api/pull` works like through the routers alone.
+/// `hearth serve --registry`: the `/v2/` routes merged into the API's router (behind its guards)
+/// serve a pull like the registry router alone, next to the API.
 #[tokio::test(flavor = "multi_thread")]
-async fn routes_work_when_mounted_in_a_bigger_router() {
+async fn v2_routes_work_inside_the_api_router() {
     let (_a, a, manifest) = source_store();
-    let extra = registry::api::router(a.clone())
-        .merge(registry::router(a.clone()))
-        .into_service::<axum::body::Body>();
-    let app = axum::Router::new()
-        .route("/", axum::routing::get(|| async { "Ollama is running" }))
-        .route_service("/api/pull", extra.clone())
-        .route_service("/v2/", extra.clone())
-        .route_service("/v2/{*rest}", extra);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let port = serve_hearth(&a, Some(registry::router(a.clone()))).await;
     let dir = tempfile::tempdir().unwrap();
     let b = Store::new(dir.path());
     let name = ModelName::parse(&format!("127.0.0.1:{port}/library/smol:q4")).unwrap();
@@ -326,8 +331,9 @@ async fn routes_work_when_mounted_in_a_bigger_router() {
         .await
         .unwrap();
     assert_blobs_verified(&b, &manifest);
-    let v2 = reqwest::get(format!("http://127.0.0.1:{port}/v2/"))
-        .await
-        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let v2 = reqwest::get(format!("{base}/v2/")).await.unwrap();
     assert_eq!(v2.status(), 200);
+    let root = reqwest::get(&base).await.unwrap().text().await.unwrap();
+    assert_eq!(root, "Ollama is running");
 }

@@ -184,7 +184,7 @@ fn pump(
                 Ok(result) => {
                     s.transfer = None;
                     if let Err(e) = result {
-                        tracing::warn!(error = %e, "registry transfer failed");
+                        tracing::debug!(error = %e, "registry transfer failed");
                         s.tail = Some(json!({"error": e.0}));
                     }
                 }

@@ -1,0 +1,76 @@
+//! The [`RegistryClient`] `hearth serve` plugs into `POST /api/pull` and `POST /api/push`:
+//! this crate's resumable, verified [`pull`](super::pull()) and its [`push`](super::push()), and
+//! `hf.co/…` names imported from the local Hugging Face cache (as `hearth pull` does).
+
+use futures::future::BoxFuture;
+use hearth_ollama_compat::names::{ModelName, DEFAULT_HOST};
+use hearth_ollama_compat::registry_client::{ProgressSink, RegistryClient, RegistryError};
+use hearth_ollama_compat::store::Store;
+use serde_json::json;
+
+use super::pull::PullOptions;
+
+/// The registry protocol client of this crate, behind the server's [`RegistryClient`] seam.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AirgapRegistry;
+
+impl RegistryClient for AirgapRegistry {
+    fn pull(
+        &self,
+        store: Store,
+        name: ModelName,
+        insecure: bool,
+        mut progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<(), RegistryError>> {
+        Box::pin(async move {
+            if crate::hf::is_hf(&name) {
+                progress(json!({"status": "pulling manifest"}));
+                let cache = crate::hf::cache_dir();
+                let imported = {
+                    let name = name.clone();
+                    tokio::task::spawn_blocking(move || {
+                        crate::hf::import_cached(&store, &cache, &name)
+                    })
+                    .await
+                    .map_err(RegistryError::new)?
+                };
+                imported.map_err(RegistryError::new)?;
+                progress(json!({"status": "success"}));
+                return Ok(());
+            }
+            let opts = PullOptions { insecure };
+            super::pull(&store, &name, &opts, progress)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::warn!(model = %name, error = %e, "pull failed");
+                    RegistryError::new(e)
+                })
+        })
+    }
+
+    fn push(
+        &self,
+        store: Store,
+        name: ModelName,
+        insecure: bool,
+        progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<(), RegistryError>> {
+        Box::pin(async move {
+            if name.host.eq_ignore_ascii_case(DEFAULT_HOST) {
+                return Err(RegistryError(format!(
+                    "pushing to {DEFAULT_HOST} needs ollama.com keys, which hearth does not have; \
+                     copy the model to a name on a hearth registry (host:port/namespace/model:tag) \
+                     and push that"
+                )));
+            }
+            let opts = PullOptions { insecure };
+            super::push(&store, &name, &opts, progress)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(model = %name, error = %e, "push failed");
+                    RegistryError::new(e)
+                })
+        })
+    }
+}
