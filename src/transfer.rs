@@ -40,7 +40,8 @@ pub struct ImportArgs {
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// `host[:port]/namespace/model[:tag]`, e.g. `10.0.0.5:11435/library/smollm2:135m`, or
-    /// `hf.co/user/repo[:quant]` (from the local Hugging Face cache: HF_HUB_CACHE / HF_HOME).
+    /// `hf.co/user/repo[:quant]` (from the local Hugging Face cache, HF_HUB_CACHE / HF_HOME; else
+    /// from the Hub or HF_ENDPOINT into that cache; HF_HUB_OFFLINE=1 forbids the network).
     model: String,
     /// Plain HTTP (and unverified TLS), for a hearth registry inside the airgap.
     #[arg(long)]
@@ -124,18 +125,12 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// `hearth pull NAME [--insecure]`: straight into the local store (no server needed), resuming
-/// any earlier interrupted pull; `hf.co/…` names come from the local Hugging Face cache.
+/// any earlier interrupted pull; `hf.co/…` names come from the Hugging Face cache or Hub.
 pub fn pull(args: PullArgs) -> anyhow::Result<()> {
     let store = Store::new(models_dir(args.models_dir));
     let name = parse_name(&args.model)?;
     if hearth_airgap::hf::is_hf(&name) {
-        let cache = hearth_airgap::hf::cache_dir();
-        hearth_airgap::hf::import_cached(&store, &cache, &name)?;
-        eprintln!(
-            "imported {name} from the Hugging Face cache {}",
-            cache.display()
-        );
-        return Ok(());
+        return pull_hf(&store, &name);
     }
     let opts = PullOptions {
         insecure: args.insecure,
@@ -159,6 +154,41 @@ pub fn pull(args: PullArgs) -> anyhow::Result<()> {
             _ => eprintln!("{status}"),
         }
     }))?;
+    Ok(())
+}
+
+/// `hearth pull hf.co/user/repo[:quant]`: from the local Hugging Face cache when it has the
+/// model (no network), else from the Hub or `HF_ENDPOINT` into that cache first.
+fn pull_hf(store: &Store, name: &ModelName) -> anyhow::Result<()> {
+    let opts = hearth_airgap::hf::HfOptions::from_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    let pulled = runtime.block_on(hearth_airgap::hf::pull(store, name, &opts, |v| {
+        let status = v["status"].as_str().unwrap_or_default();
+        match v["total"].as_u64() {
+            Some(total) => {
+                let pb = bars
+                    .entry(status.to_owned())
+                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
+                pb.set_position(v["completed"].as_u64().unwrap_or(0));
+                if pb.position() >= total {
+                    pb.finish();
+                }
+            }
+            None if status.starts_with("tokenizer check") || status == "success" => {
+                eprintln!("{status}")
+            }
+            None => tracing::debug!("{status}"),
+        }
+    }))?;
+    let from = match pulled.source {
+        hearth_airgap::hf::Source::Cache => "the Hugging Face cache",
+        hearth_airgap::hf::Source::Hub => "the Hugging Face Hub, via the cache",
+    };
+    eprintln!("imported {name} from {from} {}", opts.cache.display());
     Ok(())
 }
 

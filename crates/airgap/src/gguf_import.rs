@@ -13,6 +13,17 @@ use crate::progress::bytes_bar;
 
 /// Create model `name` in `store` from the GGUF at `path`; returns the manifest.
 pub fn create_from_gguf(store: &Store, name: &ModelName, path: &Path) -> Result<Manifest> {
+    create_from_gguf_expecting(store, name, path, None)
+}
+
+/// [`create_from_gguf`], refusing the file (before anything is written) unless it hashes to
+/// `expected` when one is given (e.g. the sha256 a Hugging Face cache names its blob by).
+pub fn create_from_gguf_expecting(
+    store: &Store,
+    name: &ModelName,
+    path: &Path,
+    expected: Option<&Digest>,
+) -> Result<Manifest> {
     let info = hearth_engine::gguf::validate(path)
         .map_err(|e| AirgapError::Invalid(format!("{}: {e}", path.display())))?;
     let size = std::fs::metadata(path)
@@ -20,6 +31,13 @@ pub fn create_from_gguf(store: &Store, name: &ModelName, path: &Path) -> Result<
         .len();
     let digest: Digest = sha256_file(path, &bytes_bar(size, "hashing"))
         .map_err(io(format!("reading {}", path.display())))?;
+    if let Some(expected) = expected.filter(|e| **e != digest) {
+        return Err(AirgapError::DigestMismatch {
+            what: path.display().to_string(),
+            expected: expected.wire(),
+            got: digest.wire(),
+        });
+    }
     let mut f = std::fs::File::open(path).map_err(io(format!("reading {}", path.display())))?;
     put_blob_reader(
         store,

@@ -1,18 +1,30 @@
-//! `hf.co/{user}/{repo}[:{quant}]` names resolved offline from the local Hugging Face cache
-//! (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`), then imported into
-//! the store like any GGUF.
+//! `hf.co/{user}/{repo}[:{quant}]` names, as Ollama accepts them, imported into the store like
+//! any GGUF.
 //!
-//! The cache layout is read directly (`models--{user}--{repo}/refs/main` →
-//! `snapshots/<commit>/<file>`): choosing the GGUF for a quant needs the snapshot's file list,
-//! which the `hf-hub` crate's offline cache API does not offer (it resolves one known file name),
-//! so it would add a dependency without removing any of this code.
+//! Offline first: the local Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
+//! `~/.cache/huggingface/hub`) is looked at first, and a model found there never touches the
+//! network. Otherwise (or with `HEARTH_HF_REFRESH=1`) the repo is listed and the GGUF for the
+//! quant downloaded from the Hub, or `$HF_ENDPOINT`, into that same cache through the `hf-hub`
+//! crate ([`crate::hf_online`]); the import then reads it back exactly as an offline one.
+//! `HF_HUB_OFFLINE=1` forbids the network.
+//!
+//! The cache is laid out as `hf-hub` and `huggingface_hub` write it: `models--{user}--{repo}/
+//! refs/main` → `snapshots/<commit>/<file>` → `../../blobs/<etag>`. Choosing the GGUF for a
+//! quant needs the snapshot's file list, which `hf-hub`'s `Cache` does not offer (it resolves one
+//! known file name), so the snapshot is listed here; [`choose_gguf`] is the one selection rule
+//! for cached snapshots and for the Hub's file list alike.
+//!
+//! When the snapshot also carries `tokenizer.json`, the GGUF's own tokenizer is checked against
+//! it ([`crate::hf_tokcheck`]): a mismatch is warned about, never fatal.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Manifest, Store};
+use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use serde_json::{json, Value};
 
 use crate::error::{AirgapError, Result};
+use crate::hf_tokcheck::{self, TokenizerCheck};
 
 /// Hosts that mean Hugging Face.
 pub const HOSTS: [&str; 2] = ["hf.co", "huggingface.co"];
@@ -20,95 +32,186 @@ pub const HOSTS: [&str; 2] = ["hf.co", "huggingface.co"];
 /// Ollama's default quant when an `hf.co` name has no tag.
 pub const DEFAULT_QUANT: &str = "Q4_K_M";
 
+/// The Hub, when `HF_ENDPOINT` does not say otherwise.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// The file a repo's Hugging Face tokenizer lives in.
+pub const TOKENIZER_JSON: &str = "tokenizer.json";
+
 /// Whether a name points at Hugging Face.
 pub fn is_hf(name: &ModelName) -> bool {
     HOSTS.iter().any(|h| name.host.eq_ignore_ascii_case(h))
 }
 
-/// The hub cache directory, from the environment.
-pub fn cache_dir() -> PathBuf {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("HF_HUB_CACHE").or_else(|| var("HUGGINGFACE_HUB_CACHE")) {
-        return dir;
-    }
-    let home = var("HF_HOME").unwrap_or_else(|| {
-        var("XDG_CACHE_HOME")
-            .unwrap_or_else(|| var("HOME").unwrap_or_default().join(".cache"))
-            .join("huggingface")
-    });
-    home.join("hub")
+fn env_var(k: &str) -> Option<PathBuf> {
+    std::env::var_os(k)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
-/// The cached GGUF for `name` in the hub cache at `cache`.
-pub fn resolve(cache: &Path, name: &ModelName) -> Result<PathBuf> {
-    let repo_id = format!("{}/{}", name.namespace, name.model);
-    let repo = cache.join(format!("models--{}--{}", name.namespace, name.model));
-    let not_cached = |why: String| {
-        AirgapError::NotFound(format!(
-            "{repo_id} is not in the Hugging Face cache {} ({why}); download it where there is a network (`hf download {repo_id}`) and copy the cache over",
-            cache.display()
-        ))
-    };
-    let snapshots = repo.join("snapshots");
-    let commit = match std::fs::read_to_string(repo.join("refs").join("main")) {
-        Ok(c) => c.trim().to_owned(),
-        Err(_) => {
-            let all: Vec<String> = std::fs::read_dir(&snapshots)
-                .map_err(|e| not_cached(e.to_string()))?
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            match all.as_slice() {
-                [one] => one.clone(),
-                _ => {
-                    return Err(not_cached(
-                        "no refs/main and not exactly one snapshot".into(),
-                    ))
-                }
-            }
-        }
-    };
-    if commit.is_empty() || !commit.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AirgapError::Invalid(format!(
-            "{repo_id}: refs/main holds {commit:?}, not a commit"
-        )));
+fn env_flag(k: &str) -> bool {
+    std::env::var(k).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
+fn hf_home() -> PathBuf {
+    env_var("HF_HOME").unwrap_or_else(|| {
+        env_var("XDG_CACHE_HOME")
+            .unwrap_or_else(|| env_var("HOME").unwrap_or_default().join(".cache"))
+            .join("huggingface")
+    })
+}
+
+/// The hub cache directory, from the environment.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = env_var("HF_HUB_CACHE").or_else(|| env_var("HUGGINGFACE_HUB_CACHE")) {
+        return dir;
     }
-    let snapshot = snapshots.join(&commit);
-    let mut ggufs: Vec<String> = std::fs::read_dir(&snapshot)
-        .map_err(|e| not_cached(format!("snapshot {commit}: {e}")))?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    hf_home().join("hub")
+}
+
+/// Where an `hf.co` name is looked for and fetched from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfOptions {
+    /// The hub cache directory (see [`cache_dir`]).
+    pub cache: PathBuf,
+    /// The Hub's base URL (`$HF_ENDPOINT`, else [`DEFAULT_ENDPOINT`]).
+    pub endpoint: String,
+    /// A Hub token (`$HF_TOKEN`, else the token file `huggingface-cli login` writes).
+    pub token: Option<String>,
+    /// Never use the network (`HF_HUB_OFFLINE=1`).
+    pub offline: bool,
+    /// Ask the Hub even when the cache has the model (`HEARTH_HF_REFRESH=1`).
+    pub refresh: bool,
+}
+
+impl HfOptions {
+    /// The options for `cache`, with the default endpoint, no token, online, no refresh.
+    pub fn with_cache(cache: impl Into<PathBuf>) -> HfOptions {
+        HfOptions {
+            cache: cache.into(),
+            endpoint: DEFAULT_ENDPOINT.to_owned(),
+            token: None,
+            offline: false,
+            refresh: false,
+        }
+    }
+
+    /// From the environment, as `huggingface_hub` reads it: `HF_HUB_CACHE` / `HF_HOME`,
+    /// `HF_ENDPOINT`, `HF_TOKEN` (else `HF_TOKEN_PATH`, else `$HF_HOME/token`),
+    /// `HF_HUB_OFFLINE`; plus `HEARTH_HF_REFRESH`.
+    pub fn from_env() -> HfOptions {
+        let endpoint = std::env::var("HF_ENDPOINT")
+            .ok()
+            .map(|e| e.trim().trim_end_matches('/').to_owned())
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        let token = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok())
+            .or_else(|| {
+                let file = env_var("HF_TOKEN_PATH").unwrap_or_else(|| hf_home().join("token"));
+                std::fs::read_to_string(file).ok()
+            })
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        HfOptions {
+            cache: cache_dir(),
+            endpoint,
+            token,
+            offline: env_flag("HF_HUB_OFFLINE"),
+            refresh: env_flag("HEARTH_HF_REFRESH"),
+        }
+    }
+}
+
+/// `user/repo` for an `hf.co` name, refusing anything that could step outside the cache.
+pub fn repo_id(name: &ModelName) -> Result<String> {
+    for part in [&name.namespace, &name.model] {
+        let ok = !part.is_empty()
+            && part != "."
+            && part != ".."
+            && !part.contains("--")
+            && !part.contains("..")
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !ok {
+            return Err(AirgapError::Invalid(format!(
+                "{}: {part:?} is not a Hugging Face user or repo name",
+                name.display()
+            )));
+        }
+    }
+    Ok(format!("{}/{}", name.namespace, name.model))
+}
+
+/// The repo's folder in the hub cache (`models--user--repo`).
+pub fn repo_dir(cache: &Path, name: &ModelName) -> Result<PathBuf> {
+    let id = repo_id(name)?;
+    let repo = hf_hub::Repo::model(id);
+    Ok(cache.join(repo.folder_name()))
+}
+
+/// Whether a file name from a snapshot or the Hub is a plain top-level name (no `/`, `\`, `..`,
+/// no leading dot).
+pub fn is_plain_file_name(f: &str) -> bool {
+    !f.is_empty()
+        && !f.starts_with('.')
+        && !f.contains(['/', '\\', '\0'])
+        && Path::new(f)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// The quant an `hf.co` name asks for, and whether it asked explicitly (a tag other than
+/// `latest`).
+pub fn quant(name: &ModelName) -> (&str, bool) {
+    if name.tag == hearth_ollama_compat::names::DEFAULT_TAG {
+        (DEFAULT_QUANT, false)
+    } else {
+        (name.tag.as_str(), true)
+    }
+}
+
+/// Choose the GGUF for `name`'s quant among a repo's top-level `files` (a cached snapshot's or
+/// the Hub's list): the one whose name ends in the quant as a separate word
+/// (`model-Q4_K_M.gguf`); with no tag, [`DEFAULT_QUANT`], else the only GGUF. Projector files
+/// (`mmproj`) are never chosen. `place` names where the list came from, for the error.
+pub fn choose_gguf(files: &[String], name: &ModelName, place: &str) -> Result<String> {
+    let mut ggufs: Vec<String> = files
+        .iter()
+        .filter(|f| is_plain_file_name(f))
         .filter(|f| {
             let lower = f.to_ascii_lowercase();
             lower.ends_with(".gguf") && !lower.contains("mmproj")
         })
+        .cloned()
         .collect();
     ggufs.sort();
-    let explicit = name.tag != hearth_ollama_compat::names::DEFAULT_TAG;
-    let quant = if explicit {
-        name.tag.as_str()
-    } else {
-        DEFAULT_QUANT
-    };
+    ggufs.dedup();
+    let (quant, explicit) = quant(name);
     let chosen = pick(&ggufs, quant).or_else(|| match (explicit, ggufs.as_slice()) {
         (false, [only]) => Some(only.clone()),
         _ => None,
     });
-    let Some(file) = chosen else {
-        return Err(AirgapError::NotFound(format!(
-            "{repo_id}: no GGUF for quant {quant} in the cached snapshot (it has: {})",
+    chosen.ok_or_else(|| {
+        AirgapError::NotFound(format!(
+            "{}/{}: no GGUF for quant {quant} in {place} (it has: {})",
+            name.namespace,
+            name.model,
             if ggufs.is_empty() {
                 "none".to_owned()
             } else {
                 ggufs.join(", ")
             }
-        )));
-    };
-    Ok(snapshot.join(file))
+        ))
+    })
 }
 
 /// The file whose name carries `quant` as a separate word (`model-Q4_K_M.gguf`).
@@ -124,10 +227,199 @@ fn pick(files: &[String], quant: &str) -> Option<String> {
         .cloned()
 }
 
-/// Import `name` from the hub cache at `cache` into `store` (under `name`).
-pub fn import_cached(store: &Store, cache: &Path, name: &ModelName) -> Result<Manifest> {
+fn not_cached(cache: &Path, repo_id: &str, why: impl std::fmt::Display) -> AirgapError {
+    AirgapError::NotFound(format!(
+        "{repo_id} is not in the Hugging Face cache {} ({why}); download it where there is a network (`hf download {repo_id}`) and copy the cache over",
+        cache.display()
+    ))
+}
+
+/// The cached snapshot of `name` (`refs/main`, else the only snapshot): its folder.
+pub fn snapshot_dir(cache: &Path, name: &ModelName) -> Result<PathBuf> {
+    let id = repo_id(name)?;
+    let repo = repo_dir(cache, name)?;
+    let snapshots = repo.join("snapshots");
+    let commit = match std::fs::read_to_string(repo.join("refs").join("main")) {
+        Ok(c) => c.trim().to_owned(),
+        Err(_) => {
+            let all: Vec<String> = std::fs::read_dir(&snapshots)
+                .map_err(|e| not_cached(cache, &id, e))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            match all.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(not_cached(
+                        cache,
+                        &id,
+                        "no refs/main and not exactly one snapshot",
+                    ))
+                }
+            }
+        }
+    };
+    if commit.is_empty() || !commit.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AirgapError::Invalid(format!(
+            "{id}: refs/main holds {commit:?}, not a commit"
+        )));
+    }
+    let snapshot = snapshots.join(&commit);
+    if !snapshot.is_dir() {
+        return Err(not_cached(cache, &id, format!("no snapshot {commit}")));
+    }
+    Ok(snapshot)
+}
+
+/// The cached GGUF for `name` in the hub cache at `cache`.
+pub fn resolve(cache: &Path, name: &ModelName) -> Result<PathBuf> {
+    let id = repo_id(name)?;
+    let snapshot = snapshot_dir(cache, name)?;
+    let files: Vec<String> = std::fs::read_dir(&snapshot)
+        .map_err(|e| not_cached(cache, &id, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let file = choose_gguf(&files, name, "the cached snapshot")?;
+    Ok(snapshot.join(file))
+}
+
+/// The sha256 a cache file's blob is named by (`snapshots/<c>/<f>` → `../../blobs/<sha256>`),
+/// when it is one: Git LFS files, GGUFs among them, carry their sha256 as etag.
+pub fn blob_sha256(snapshot_file: &Path) -> Option<Digest> {
+    let target = std::fs::read_link(snapshot_file).ok()?;
+    let etag = target.file_name()?.to_str()?;
+    Digest::parse(&format!("sha256:{etag}"))
+}
+
+/// Where an imported `hf.co` model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The local Hugging Face cache; no network was used.
+    Cache,
+    /// Downloaded from the Hub (or `HF_ENDPOINT`) into the cache first.
+    Hub,
+}
+
+/// An `hf.co` model imported into the store.
+#[derive(Debug, Clone)]
+pub struct HfPulled {
+    /// The manifest written to the store.
+    pub manifest: Manifest,
+    /// The GGUF in the hub cache it was imported from.
+    pub gguf: PathBuf,
+    /// Where it came from.
+    pub source: Source,
+    /// The tokenizer cross-check, when the snapshot has `tokenizer.json` and the check ran.
+    pub tokenizer: Option<TokenizerCheck>,
+}
+
+/// Import the cached GGUF of `name` into `store` (under `name`), checking it against the sha256
+/// its cache blob is named by, then cross-check its tokenizer when `tokenizer.json` is cached
+/// beside it. Blocking.
+pub fn import_from_cache(
+    store: &Store,
+    cache: &Path,
+    name: &ModelName,
+    progress: &mut dyn FnMut(Value),
+) -> Result<(Manifest, PathBuf, Option<TokenizerCheck>)> {
     let path = resolve(cache, name)?;
-    crate::gguf_import::create_from_gguf(store, name, &path)
+    progress(json!({"status": format!("importing {}", path.display())}));
+    let expected = blob_sha256(&path);
+    let manifest =
+        crate::gguf_import::create_from_gguf_expecting(store, name, &path, expected.as_ref())?;
+    progress(json!({"status": "writing manifest"}));
+    let tokenizer = path
+        .parent()
+        .map(|snapshot| snapshot.join(TOKENIZER_JSON))
+        .filter(|t| t.is_file())
+        .and_then(|t| match hf_tokcheck::check_tokenizer(&path, &t) {
+            Ok(check) => {
+                let line = check.status_line();
+                if check.is_match() {
+                    tracing::info!(model = %name.display(), "{line}");
+                } else {
+                    tracing::warn!(model = %name.display(), "{line}");
+                }
+                progress(json!({ "status": line }));
+                Some(check)
+            }
+            Err(e) => {
+                let line = format!("tokenizer check skipped: {e}");
+                tracing::warn!(model = %name.display(), "{line}");
+                progress(json!({ "status": line }));
+                None
+            }
+        });
+    Ok((manifest, path, tokenizer))
+}
+
+/// Import `name` from the hub cache at `cache` into `store` (under `name`); never uses the
+/// network.
+pub fn import_cached(store: &Store, cache: &Path, name: &ModelName) -> Result<Manifest> {
+    import_from_cache(store, cache, name, &mut |_| {}).map(|(m, _, _)| m)
+}
+
+/// Pull `name` into `store`: from the cache when it is there (no network), else from the Hub
+/// into the cache and then from the cache. Reports Ollama-style progress objects
+/// (`{"status"}`, and `{"status","total","completed"}` while downloading), ending with
+/// `{"status":"success"}`.
+pub async fn pull(
+    store: &Store,
+    name: &ModelName,
+    opts: &HfOptions,
+    mut progress: impl FnMut(Value) + Send,
+) -> Result<HfPulled> {
+    if !is_hf(name) {
+        return Err(AirgapError::Invalid(format!(
+            "{} is not an hf.co name",
+            name.display()
+        )));
+    }
+    let id = repo_id(name)?;
+    let source = match (opts.refresh, resolve(&opts.cache, name)) {
+        (false, Ok(_)) => Source::Cache,
+        (_, Err(e @ AirgapError::Invalid(_))) => return Err(e),
+        (refresh, cached) => {
+            if opts.offline {
+                let why = match cached {
+                    Err(e) => e.to_string(),
+                    Ok(_) if refresh => "a refresh was asked for".to_owned(),
+                    Ok(_) => String::new(),
+                };
+                return Err(AirgapError::NotFound(format!(
+                    "{why}; HF_HUB_OFFLINE is set, so the Hub is not asked"
+                )));
+            }
+            let not_cached = match cached {
+                Err(e) => Some(e.to_string()),
+                Ok(_) => None,
+            };
+            crate::hf_online::fetch(opts, name, not_cached.as_deref(), &mut progress).await?;
+            Source::Hub
+        }
+    };
+    tracing::info!(repo = %id, ?source, "importing hf.co model");
+    let (store2, cache, name2) = (store.clone(), opts.cache.clone(), name.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let job = tokio::task::spawn_blocking(move || {
+        import_from_cache(&store2, &cache, &name2, &mut |v| {
+            let _ = tx.send(v);
+        })
+    });
+    while let Some(v) = rx.recv().await {
+        progress(v);
+    }
+    let (manifest, gguf, tokenizer) = job
+        .await
+        .map_err(|e| AirgapError::Invalid(format!("import task failed: {e}")))??;
+    progress(json!({"status": "success"}));
+    Ok(HfPulled {
+        manifest,
+        gguf,
+        source,
+        tokenizer,
+    })
 }
 
 #[cfg(test)]
@@ -146,5 +438,51 @@ mod tests {
         assert_eq!(pick(&files, "K_M"), None);
         assert!(is_hf(&ModelName::parse("hf.co/u/r:Q8_0").unwrap()));
         assert!(!is_hf(&ModelName::parse("u/r").unwrap()));
+    }
+
+    #[test]
+    fn choice_ignores_nested_hidden_and_projector_files() {
+        let files: Vec<String> = [
+            "sub/m-Q4_K_M.gguf",
+            "../m-Q4_K_M.gguf",
+            ".m-Q4_K_M.gguf",
+            "mmproj-m-Q4_K_M.gguf",
+            "README.md",
+        ]
+        .map(String::from)
+        .to_vec();
+        let name = ModelName::parse("hf.co/u/r").unwrap();
+        let err = choose_gguf(&files, &name, "the list").unwrap_err();
+        assert!(err.to_string().contains("it has: none"), "{err}");
+        let one = vec!["m-F16.gguf".to_owned(), "x/m-Q4_K_M.gguf".to_owned()];
+        assert_eq!(choose_gguf(&one, &name, "the list").unwrap(), "m-F16.gguf");
+        let tagged = ModelName::parse("hf.co/u/r:Q4_K_M").unwrap();
+        assert!(choose_gguf(&one, &tagged, "the list").is_err());
+    }
+
+    #[test]
+    fn path_tricks_are_refused() {
+        let name = |ns: &str, m: &str| ModelName {
+            host: "hf.co".into(),
+            namespace: ns.into(),
+            model: m.into(),
+            tag: "latest".into(),
+        };
+        for (ns, m) in [
+            ("..", "r"),
+            ("u", ".."),
+            ("u/..", "r"),
+            ("u", "a--b"),
+            ("", "r"),
+        ] {
+            assert!(repo_id(&name(ns, m)).is_err(), "{ns}/{m}");
+        }
+        assert_eq!(repo_id(&name("u", "r.v2")).unwrap(), "u/r.v2");
+        for bad in ["hf.co/../r", "hf.co/u/../r", "hf.co/u/r/../../x"] {
+            assert!(ModelName::parse(bad).is_none_or(|n| repo_id(&n).is_err()));
+        }
+        assert!(!is_plain_file_name("../x.gguf"));
+        assert!(!is_plain_file_name("a/b.gguf"));
+        assert!(is_plain_file_name("m-Q4_K_M.gguf"));
     }
 }

@@ -77,5 +77,38 @@ fn cache_dir_follows_hf_variables() {
     std::env::remove_var("HF_HUB_CACHE");
     std::env::set_var("HF_HOME", "/y/hf");
     assert_eq!(hf::cache_dir(), Path::new("/y/hf/hub"));
-    std::env::remove_var("HF_HOME");
+
+    // The online settings, as huggingface_hub reads them.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("token"), "hf_from_file\n").unwrap();
+    std::env::set_var("HF_HOME", home.path());
+    for k in [
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_TOKEN_PATH",
+    ] {
+        std::env::remove_var(k);
+    }
+    let o = hf::HfOptions::from_env();
+    assert_eq!(o.cache, home.path().join("hub"));
+    assert_eq!(o.endpoint, hf::DEFAULT_ENDPOINT);
+    assert_eq!(o.token.as_deref(), Some("hf_from_file"));
+    std::env::set_var("HF_ENDPOINT", "http://mirror.local:8080/");
+    std::env::set_var("HF_TOKEN", "hf_from_env");
+    std::env::set_var("HF_HUB_OFFLINE", "1");
+    std::env::set_var("HEARTH_HF_REFRESH", "true");
+    let o = hf::HfOptions::from_env();
+    assert_eq!(o.endpoint, "http://mirror.local:8080");
+    assert_eq!(o.token.as_deref(), Some("hf_from_env"));
+    assert!(o.offline && o.refresh);
+    for k in [
+        "HF_HOME",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HF_HUB_OFFLINE",
+        "HEARTH_HF_REFRESH",
+    ] {
+        std::env::remove_var(k);
+    }
 }

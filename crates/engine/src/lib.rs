@@ -31,6 +31,7 @@ mod slot;
 pub mod template;
 mod text;
 mod threads;
+mod vocab_only;
 mod worker;
 
 pub use backend::set_llama_logs;
@@ -40,6 +41,7 @@ pub use model::{Embeddings, Generation, Model, ModelInfo};
 pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
 pub use template::ChatMessage;
 pub use threads::physical_cores;
+pub use vocab_only::tokenize_gguf;
 
 /// Which compute backend this build of the engine uses (for labels in benches and logs).
 pub fn backend_name() -> &'static str {
