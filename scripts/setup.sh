@@ -2,7 +2,7 @@
 # Install what building and running hearth needs, and only what is missing.
 #
 #   scripts/setup.sh          build dependencies (Debian/Ubuntu packages via apt-get) + a Rust toolchain check
-#   scripts/setup.sh --dev    the same, plus rustfmt and clippy (for scripts/test)
+#   scripts/setup.sh --dev    the same, plus rustfmt, clippy and Node.js (for scripts/test)
 #
 # Used by scripts/serve and scripts/test; safe to run any number of times. On systems without
 # apt-get it only checks for the tools and says what to install.
@@ -30,7 +30,11 @@ die() {
 }
 
 # Debian package -> a command that proves it is there (for systems without dpkg).
-packages=(cmake clang libclang-dev build-essential pkg-config python3-pip unzip)
+packages=(cmake clang libclang-dev build-essential pkg-config python3-pip python3-venv unzip)
+# The test suite's end-to-end client tests also drive the npm `ollama` and `openai` packages.
+if ((dev)) && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 missing_packages() {
     local pkg

@@ -56,6 +56,9 @@ pub struct EvalArgs {
     /// Also print results per item source.
     #[arg(long)]
     pub by_source: bool,
+    /// Also print per-tool precision and recall for the N tools that appear most often.
+    #[arg(long, value_name = "N")]
+    pub per_tool: Option<usize>,
     /// Write every (item, tool) score as JSON lines here, for calibration.
     #[arg(long)]
     pub dump: Option<PathBuf>,
@@ -189,16 +192,17 @@ fn print_table(args: &EvalArgs, n: usize, rows: &[(String, String, Evaluation)])
         args.threads
             .map_or_else(|| "default".to_owned(), |t| t.to_string())
     );
-    println!("| method | model | precision | recall | exact set | over-grant | under-grant | all needed granted | risky over-grant | risky recall | no-tool → none | failures | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| method | model | precision | recall | exact set | over-grant (pairs) | requests with an extra tool | under-grant | all needed granted | risky over-grant | risky recall | no-tool → none | failures | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (method, model, eval) in rows {
         let s: Summary = eval.summary();
         println!(
-            "| {method} | {model} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            "| {method} | {model} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
             s.precision,
             s.recall,
             s.exact_set_accuracy,
             s.over_grant_rate,
+            s.requests_with_extra_tool,
             s.under_grant_rate,
             s.all_needed_granted,
             s.risky_over_grant_rate,
@@ -208,6 +212,22 @@ fn print_table(args: &EvalArgs, n: usize, rows: &[(String, String, Evaluation)])
             s.p50_ms,
             s.p99_ms
         );
+    }
+    if let Some(top) = args.per_tool {
+        for (method, model, eval) in rows {
+            println!("\n{method} / {model}: per tool, the {top} most frequent (pairs, needed, precision, recall)");
+            let mut tools: Vec<_> = eval.per_tool.iter().collect();
+            tools.sort_by_key(|(name, c)| (std::cmp::Reverse(c.tp + c.fp + c.fn_ + c.tn), *name));
+            for (name, c) in tools.into_iter().take(top) {
+                println!(
+                    "  {name:<40} {:>4} {:>4}  {:.3}  {:.3}",
+                    c.tp + c.fp + c.fn_ + c.tn,
+                    c.tp + c.fn_,
+                    c.precision(),
+                    c.recall()
+                );
+            }
+        }
     }
     if args.by_source {
         for (method, model, eval) in rows {

@@ -44,6 +44,9 @@ pub struct ModelInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
     pub vectors: Vec<Vec<f32>>,
+    /// The L2 norm of each pooled vector before normalisation (`vectors[i] * norms[i]` is the
+    /// model's raw output, which Ollama's legacy `/api/embeddings` returns).
+    pub norms: Vec<f32>,
     /// Tokens evaluated over all inputs.
     pub prompt_eval_count: u32,
 }

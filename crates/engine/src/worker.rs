@@ -428,6 +428,7 @@ impl<'m> Worker<'m> {
         let ctx = self.embed_ctx.as_mut().expect("created above");
         let capacity = ctx.n_batch() as usize;
         let mut vectors = Vec::with_capacity(inputs.len());
+        let mut norms = Vec::with_capacity(inputs.len());
         let mut evaluated = 0u32;
         let mut batch = LlamaBatch::new(capacity, EMBED_SEQS as i32);
         let mut group: Vec<&[LlamaToken]> = Vec::new();
@@ -461,13 +462,16 @@ impl<'m> Worker<'m> {
                 let raw = ctx
                     .embeddings_seq_ith(seq as i32)
                     .map_err(|e| EngineError::Embedding(e.to_string()))?;
-                vectors.push(normalise(raw));
+                let (unit, norm) = normalise(raw);
+                vectors.push(unit);
+                norms.push(norm);
                 evaluated += tokens.len() as u32;
             }
         }
         ctx.clear_kv_cache();
         Ok(crate::Embeddings {
             vectors,
+            norms,
             prompt_eval_count: evaluated,
         })
     }
@@ -495,11 +499,12 @@ fn pooling(model: &LlamaModel) -> LlamaPoolingType {
     }
 }
 
-fn normalise(v: &[f32]) -> Vec<f32> {
+/// The unit vector along `v` and `v`'s L2 norm (a zero vector stays as it is).
+fn normalise(v: &[f32]) -> (Vec<f32>, f32) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
-        v.iter().map(|x| x / norm).collect()
+        (v.iter().map(|x| x / norm).collect(), norm)
     } else {
-        v.to_vec()
+        (v.to_vec(), norm)
     }
 }

@@ -256,6 +256,8 @@ fn embeddings_are_normalised_and_meaningful() {
         .unwrap()
         .unwrap();
     assert_eq!(out.vectors.len(), 3);
+    assert_eq!(out.norms.len(), 3);
+    assert!(out.norms.iter().all(|n| n.is_finite() && *n > 0.0));
     for v in &out.vectors {
         assert_eq!(v.len(), model.info().n_embd as usize);
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -158,6 +158,7 @@ impl LoadedModel for FakeModel {
             let vectors = inputs.iter().map(|_| vec![0.5, 0.5, 0.5, 0.5]).collect();
             Ok(Embeddings {
                 vectors,
+                norms: vec![2.0; inputs.len()],
                 prompt_eval_count: inputs.len() as u32 * 3,
             })
         })

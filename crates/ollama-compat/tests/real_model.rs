@@ -155,6 +155,22 @@ async fn embeddings_are_normalised() {
         v["data"][0]["embedding"].as_array().unwrap().len(),
         e[0].as_array().unwrap().len()
     );
+    // The legacy endpoint gives the raw pooled vector: same direction, its own length.
+    let v = post(
+        "/api/embeddings",
+        json!({"model": MODEL, "prompt": "hello"}),
+    )
+    .await;
+    let raw: Vec<f64> = serde_json::from_value(v["embedding"].clone()).unwrap();
+    let unit: Vec<f64> = serde_json::from_value(e[0].clone()).unwrap();
+    assert_eq!(raw.len(), unit.len());
+    let raw_norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!((raw_norm - 1.0).abs() > 1e-2, "legacy vector is normalised");
+    let cos = raw.iter().zip(&unit).map(|(r, u)| r * u).sum::<f64>() / raw_norm;
+    assert!(cos > 0.999, "cosine {cos}");
+    // An empty prompt gives an empty vector (and loads the model).
+    let v = post("/api/embeddings", json!({"model": MODEL, "prompt": ""})).await;
+    assert_eq!(v["embedding"], json!([]));
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `POST /api/embed` (batch, L2-normalised, `dimensions`) and the legacy `POST /api/embeddings`.
+//! `POST /api/embed` (batch, L2-normalised, `dimensions`) and the legacy `POST /api/embeddings`
+//! (the model's raw pooled vector).
 
 use std::time::Instant;
 
@@ -77,8 +78,14 @@ pub fn inputs(input: Option<&Value>) -> ApiResult<Vec<String>> {
     }
 }
 
-/// Embed for `/api/embed` and `/v1/embeddings`.
+/// Embed for `/api/embed` and `/v1/embeddings` (L2-normalised vectors).
 pub async fn embed(st: &SharedState, body: EmbedBody) -> ApiResult<EmbedResponse> {
+    embed_as(st, body, false).await
+}
+
+/// Embed; `raw` gives the model's pooled vectors as they are (the legacy endpoint's contract)
+/// instead of unit vectors.
+async fn embed_as(st: &SharedState, body: EmbedBody, raw: bool) -> ApiResult<EmbedResponse> {
     let started = Instant::now();
     if body.model.is_empty() {
         return Err(ApiError::NotFound("model '' not found".into()));
@@ -111,11 +118,16 @@ pub async fn embed(st: &SharedState, body: EmbedBody) -> ApiResult<EmbedResponse
     drop((lease, ticket));
     st.metrics.tokens_in.inc_by(result.prompt_eval_count as u64);
     let mut embeddings = result.vectors;
-    for v in &mut embeddings {
+    for (i, v) in embeddings.iter_mut().enumerate() {
         if v.iter().any(|x| !x.is_finite()) {
             return Err(ApiError::Internal(
                 "embedding contains NaN or Inf values".into(),
             ));
+        }
+        if raw {
+            let norm = result.norms.get(i).copied().unwrap_or(1.0);
+            v.iter_mut().for_each(|x| *x *= norm);
+            continue;
         }
         if let Some(d) = body.dimensions.filter(|d| *d > 0 && *d < v.len()) {
             v.truncate(d);
@@ -163,7 +175,7 @@ pub struct LegacyBody {
     pub keep_alive: Option<KeepAlive>,
 }
 
-/// `POST /api/embeddings`: one vector, `{"embedding": [...]}`.
+/// `POST /api/embeddings`: one vector, `{"embedding": [...]}`, not normalised (as Ollama).
 pub async fn legacy(State(st): State<SharedState>, OJson(body): OJson<LegacyBody>) -> Response {
     if body.model.is_empty() {
         return ApiError::bad("model is required").into_response();
@@ -174,7 +186,7 @@ pub async fn legacy(State(st): State<SharedState>, OJson(body): OJson<LegacyBody
         keep_alive: body.keep_alive,
         ..EmbedBody::default()
     };
-    match embed(&st, req).await {
+    match embed_as(&st, req, true).await {
         Ok(mut r) => {
             json(&serde_json::json!({ "embedding": r.embeddings.pop().unwrap_or_default() }))
         }
