@@ -1,12 +1,12 @@
 //! The [`RegistryClient`] `hearth serve` plugs into `POST /api/pull` and `POST /api/push`:
 //! this crate's resumable, verified [`pull`](super::pull()) and its [`push`](super::push()), and
-//! `hf.co/…` names imported from the local Hugging Face cache (as `hearth pull` does).
+//! `hf.co/…` names from the local Hugging Face cache, else the Hub ([`crate::hf::pull`], as
+//! `hearth pull` does).
 
 use futures::future::BoxFuture;
 use hearth_ollama_compat::names::{ModelName, DEFAULT_HOST};
 use hearth_ollama_compat::registry_client::{ProgressSink, RegistryClient, RegistryError};
 use hearth_ollama_compat::store::Store;
-use serde_json::json;
 
 use super::pull::PullOptions;
 
@@ -20,23 +20,18 @@ impl RegistryClient for AirgapRegistry {
         store: Store,
         name: ModelName,
         insecure: bool,
-        mut progress: ProgressSink,
+        progress: ProgressSink,
     ) -> BoxFuture<'static, Result<(), RegistryError>> {
         Box::pin(async move {
             if crate::hf::is_hf(&name) {
-                progress(json!({"status": "pulling manifest"}));
-                let cache = crate::hf::cache_dir();
-                let imported = {
-                    let name = name.clone();
-                    tokio::task::spawn_blocking(move || {
-                        crate::hf::import_cached(&store, &cache, &name)
-                    })
+                let opts = crate::hf::HfOptions::from_env();
+                return crate::hf::pull(&store, &name, &opts, progress)
                     .await
-                    .map_err(RegistryError::new)?
-                };
-                imported.map_err(RegistryError::new)?;
-                progress(json!({"status": "success"}));
-                return Ok(());
+                    .map(|_| ())
+                    .map_err(|e| {
+                        tracing::warn!(model = %name, error = %e, "hf.co pull failed");
+                        RegistryError::new(e)
+                    });
             }
             let opts = PullOptions { insecure };
             super::pull(&store, &name, &opts, progress)
