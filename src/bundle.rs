@@ -6,18 +6,20 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use hearth_airgap::bundle;
+use hearth_ollama_compat::config::read_only_models_from_env;
 use hearth_ollama_compat::store::Store;
 
 /// Options of `hearth bundle`.
 #[derive(Args, Debug)]
 pub struct BundleArgs {
-    /// A model to carry (repeatable), e.g. `--model smollm2:135m`.
+    /// A model to carry (repeatable): one of hearth's bundled models (`smollm2:135m`), else any
+    /// model of the store (`--models-dir`), with its manifest and every layer.
     #[arg(long = "model", required = true)]
     models: Vec<String>,
     /// The executable to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Model store searched when the weights are not next to hearth [default: ~/.ollama/models].
+    /// Model store the models are taken from [default: ~/.ollama/models].
     #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
     models_dir: Option<PathBuf>,
 }
@@ -25,15 +27,36 @@ pub struct BundleArgs {
 /// Write the bundle.
 pub fn run(args: BundleArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the running executable")?;
-    let store = Store::new(crate::transfer::models_dir(args.models_dir));
+    // The store, then any read-only ones (a bundle's own models can be bundled again).
+    let stores: Vec<Store> = std::iter::once(crate::transfer::models_dir(args.models_dir))
+        .chain(read_only_models_from_env())
+        .map(Store::new)
+        .collect();
     let sources = args
         .models
         .iter()
-        .map(|name| bundle::resolve(name, Some(&store)))
+        .map(|name| bundle::resolve(name, &stores))
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = bundle::write_bundle(&exe, &sources, &args.output)?;
     for m in &manifest.models {
         eprintln!("bundled {} (sha256:{}, {} bytes)", m.name, m.sha256, m.size);
+    }
+    for s in &sources {
+        if let bundle::Source::Store(m) = s {
+            let size: u64 = m.blobs.iter().map(|b| b.size).sum();
+            eprintln!(
+                "bundled {} from {} ({} layers, {size} bytes)",
+                m.name.display(),
+                stores
+                    .iter()
+                    .find(|st| m
+                        .blobs
+                        .first()
+                        .is_some_and(|b| b.path.starts_with(st.root())))
+                    .map_or_else(String::new, |st| st.root().display().to_string()),
+                m.blobs.len()
+            );
+        }
     }
     eprintln!("wrote {}", args.output.display());
     Ok(())
@@ -43,7 +66,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<()> {
 /// the bundled-model lookup at them. A plain executable costs one 64-byte read.
 pub fn activate() -> anyhow::Result<()> {
     if let Some(a) = bundle::activate().context("starting the bundled executable")? {
-        tracing::debug!(dir = %a.dir.display(), models = ?a.models, "bundled models ready");
+        tracing::debug!(dir = %a.dir.display(), models = ?a.models, store_models = ?a.store_models, "bundled models ready");
     }
     Ok(())
 }

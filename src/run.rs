@@ -13,10 +13,16 @@ use clap::Args;
 use hearth_engine::{
     bundled, ChatMessage, Completion, Event, GenerateRequest, LoadConfig, Model, SamplingOptions,
 };
+use hearth_ollama_compat::catalog::Catalog;
+use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::routes::common::modelfile_messages;
+use hearth_ollama_compat::store::Store;
+use hearth_ollama_compat::{config, convert, gotmpl};
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// A bundled model name (e.g. smollm2:135m) or a path to a .gguf file.
+    /// A model name (the store's, a bundled executable's, or hearth's bundled smollm2:135m) or a
+    /// path to a .gguf file.
     pub model: String,
     /// The prompt; without it, read stdin (or chat interactively on a terminal).
     pub prompt: Vec<String>,
@@ -43,16 +49,68 @@ pub struct RunArgs {
     pub format: Option<String>,
 }
 
-/// Resolve a model argument to a GGUF path: an existing file, or a bundled model name.
-pub fn resolve_model(name: &str) -> Result<PathBuf> {
+/// What a model argument names: the GGUF, and how its store manifest asks it to be run.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// The weights.
+    pub path: PathBuf,
+    /// Modelfile SYSTEM and MESSAGEs, put before the conversation (as `/api/chat` does).
+    pub preamble: Vec<ChatMessage>,
+    /// Modelfile SYSTEM alone (for a Modelfile TEMPLATE).
+    pub system: Option<String>,
+    /// Modelfile PARAMETERs (the command line's options win).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Modelfile TEMPLATE, used when the GGUF has no chat template of its own.
+    pub template: Option<String>,
+}
+
+/// Resolve a model argument as `hearth serve` does: an existing `.gguf` file, else a model of the
+/// store (`OLLAMA_MODELS`, default `~/.ollama/models`), else of the read-only stores
+/// (`HEARTH_EXTRA_MODELS`: a bundled executable's own models), else one of hearth's bundled models.
+pub fn resolve_model(name: &str) -> Result<Resolved> {
     let path = PathBuf::from(name);
     if path.is_file() {
-        return Ok(path);
+        return Ok(Resolved {
+            path,
+            ..Resolved::default()
+        });
+    }
+    let store = Store::new(crate::transfer::models_dir(
+        std::env::var_os("OLLAMA_MODELS").map(PathBuf::from),
+    ));
+    let catalog = Catalog::new(store, Vec::new()).with_read_only(
+        config::read_only_models_from_env()
+            .into_iter()
+            .map(Store::new),
+    );
+    if let Some(n) = ModelName::parse(name) {
+        if let Some(r) = catalog.resolve(&n).map_err(|e| anyhow::anyhow!("{e}"))? {
+            let mut preamble = Vec::new();
+            if let Some(system) = &r.system {
+                preamble.push(ChatMessage {
+                    role: "system".into(),
+                    content: system.clone(),
+                    ..ChatMessage::default()
+                });
+            }
+            preamble.extend(modelfile_messages(&r));
+            return Ok(Resolved {
+                path: r.model_path,
+                preamble,
+                system: r.system,
+                params: r.params,
+                template: r.template,
+            });
+        }
     }
     if let Some(m) = bundled::find(name) {
-        return bundled::locate(m).map_err(Into::into);
+        return Ok(Resolved {
+            path: bundled::locate(m)?,
+            ..Resolved::default()
+        });
     }
-    let known: Vec<_> = bundled::all().iter().map(|m| m.name.as_str()).collect();
+    let mut known: Vec<String> = bundled::all().iter().map(|m| m.name.clone()).collect();
+    known.extend(catalog.list().into_iter().map(|r| r.name.display()));
     bail!(
         "model '{name}' not found: give a path to a .gguf file or one of: {}",
         known.join(", ")
@@ -64,25 +122,47 @@ pub fn run(args: RunArgs) -> Result<()> {
     let flag = Arc::clone(&interrupted);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the Ctrl-C handler")?;
-    // A GGUF path is always run in-process; a name goes to the server when one answers.
+    // A GGUF path is always run in-process; a name goes to the server when one answers, unless
+    // that server lacks a model found here (say, one a bundled executable carries).
+    let mut local = None;
     if !std::path::Path::new(&args.model).is_file() {
         if let Some(server) = remote::Remote::probe(&crate::client::base_url()) {
-            return converse(&args, &interrupted, |messages| {
-                server.answer(&args, messages, &interrupted)
-            });
+            if server.has_model(&args.model) {
+                return converse(&args, &interrupted, |messages| {
+                    server.answer(&args, messages, &interrupted)
+                });
+            }
+            match resolve_model(&args.model) {
+                Ok(r) => {
+                    tracing::info!(model = %args.model, "the server does not have it; running in-process");
+                    local = Some(r);
+                }
+                // Neither has it: let the server say so, as before.
+                Err(_) => {
+                    return converse(&args, &interrupted, |messages| {
+                        server.answer(&args, messages, &interrupted)
+                    })
+                }
+            }
         }
     }
-    let path = resolve_model(&args.model)?;
+    let resolved = match local {
+        Some(r) => r,
+        None => resolve_model(&args.model)?,
+    };
     let config = LoadConfig {
-        num_ctx: args.num_ctx.unwrap_or(4096),
+        num_ctx: args
+            .num_ctx
+            .or_else(|| convert::param_num_ctx(&resolved.params))
+            .unwrap_or(4096),
         parallel: 1,
         threads: args.threads,
         ..LoadConfig::default()
     };
-    let model =
-        Model::load(&path, config).with_context(|| format!("loading {}", path.display()))?;
+    let path = &resolved.path;
+    let model = Model::load(path, config).with_context(|| format!("loading {}", path.display()))?;
     converse(&args, &interrupted, |messages| {
-        answer(&model, &args, messages, &interrupted)
+        answer(&model, &resolved, &args, messages, &interrupted)
     })
 }
 
@@ -172,12 +252,33 @@ fn chat(
 /// Stream one answer to stdout; returns its text.
 fn answer(
     model: &Model,
+    resolved: &Resolved,
     args: &RunArgs,
     messages: &[ChatMessage],
     interrupted: &AtomicBool,
 ) -> Result<String> {
-    let prompt = model.render_chat(messages, None, true)?;
-    let mut options = SamplingOptions::default();
+    let prompt = match &resolved.template {
+        // A Modelfile TEMPLATE only stands in when the GGUF has no chat template (as
+        // /api/generate does); it renders one turn: the last user message.
+        Some(t) if model.info().chat_template.is_none() => {
+            let last = messages.iter().rev().find(|m| m.role == "user");
+            let vars = std::collections::HashMap::from([
+                ("System", resolved.system.clone().unwrap_or_default()),
+                (
+                    "Prompt",
+                    last.map(|m| m.content.clone()).unwrap_or_default(),
+                ),
+            ]);
+            gotmpl::render(t, &vars).map_err(|e| anyhow::anyhow!("template error: {e}"))?
+        }
+        _ => {
+            let mut all = resolved.preamble.clone();
+            all.extend_from_slice(messages);
+            model.render_chat(&all, None, true)?
+        }
+    };
+    let mut options: SamplingOptions = convert::sampling_options(&resolved.params, None)
+        .map_err(|e| anyhow::anyhow!("the model's parameters: {e}"))?;
     if let Some(seed) = args.seed {
         options.seed = seed;
     }

@@ -47,6 +47,19 @@ impl Remote {
         })
     }
 
+    /// Whether the server has `model` (`POST /api/show` succeeds).
+    pub fn has_model(&self, model: &str) -> bool {
+        self.runtime.block_on(async {
+            let show = self
+                .http
+                .post(format!("{}/api/show", self.base))
+                .json(&json!({ "model": model }))
+                .timeout(PROBE_TIMEOUT * 4)
+                .send();
+            matches!(show.await, Ok(r) if r.status().is_success())
+        })
+    }
+
     /// Stream one chat answer to stdout; returns its text (what was shown when interrupted).
     pub fn answer(
         &self,

@@ -3,13 +3,20 @@
 use crate::catalog::BundledEntry;
 use crate::names::ModelName;
 
-/// Every bundled model found on disk. Missing ones are logged with the fetch command.
+/// Every bundled model found on disk. Missing ones are logged with the fetch command (at debug
+/// level only when `HEARTH_BUNDLED_DIR` is set, as a bundled executable sets it: such a folder
+/// carries the chosen models, not all of them).
 pub fn entries() -> Vec<BundledEntry> {
+    let chosen = std::env::var_os(hearth_engine::bundled::DIR_ENV).is_some_and(|d| !d.is_empty());
     hearth_engine::bundled::all()
         .iter()
         .filter_map(|m| {
             let path = match hearth_engine::bundled::locate(m) {
                 Ok(p) => p,
+                Err(e) if chosen => {
+                    tracing::debug!(model = %m.name, error = %e, "bundled model not available");
+                    return None;
+                }
                 Err(e) => {
                     tracing::warn!(model = %m.name, error = %e, "bundled model not available");
                     return None;

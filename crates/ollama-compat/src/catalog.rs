@@ -1,5 +1,6 @@
-//! Which models exist: the Ollama store's manifests plus the bundled models (always offered,
-//! unless a manifest of the same name shadows them), resolved into one [`ModelRecord`] shape.
+//! Which models exist: the Ollama store's manifests, then those of read-only stores (a bundled
+//! executable's own models, `HEARTH_EXTRA_MODELS`), then the bundled models; an earlier source
+//! shadows a later one of the same name. All are resolved into one [`ModelRecord`] shape.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,7 @@ pub struct Details {
 #[derive(Debug)]
 pub struct Catalog {
     store: Store,
+    read_only: Vec<Store>,
     bundled: Vec<BundledEntry>,
     gguf: Mutex<HashMap<PathBuf, Arc<GgufInfo>>>,
 }
@@ -93,20 +95,71 @@ impl Catalog {
     pub fn new(store: Store, bundled: Vec<BundledEntry>) -> Self {
         Catalog {
             store,
+            read_only: Vec::new(),
             bundled,
             gguf: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The store.
+    /// Also offer the models of read-only stores, consulted in order after the writable one
+    /// (never written to, deleted from or pruned). A store that is the writable one is skipped.
+    pub fn with_read_only(mut self, stores: impl IntoIterator<Item = Store>) -> Self {
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        };
+        for s in stores {
+            if same(s.root(), self.store.root()) {
+                tracing::warn!(dir = %s.root().display(), "read-only store is the model store; ignored");
+            } else if !self.read_only.iter().any(|r| same(r.root(), s.root())) {
+                self.read_only.push(s);
+            }
+        }
+        self
+    }
+
+    /// The (writable) store.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Resolve a name: store first, then bundled names and aliases.
+    /// The read-only stores, in the order they are consulted.
+    pub fn read_only_stores(&self) -> &[Store] {
+        &self.read_only
+    }
+
+    /// The read-only store a name resolves to: the first that has it, when the writable store
+    /// does not.
+    pub fn read_only_source(&self, name: &ModelName) -> Option<&Store> {
+        if matches!(self.store.get(name), Ok(Some(_))) {
+            return None;
+        }
+        self.read_only
+            .iter()
+            .find(|s| matches!(s.get(name), Ok(Some(_))))
+    }
+
+    /// The digest a file is stored under, when it is a blob of one of this catalogue's stores.
+    pub fn blob_digest(&self, path: &Path) -> Option<Digest> {
+        let d = Digest::parse(&path.file_name()?.to_string_lossy())?;
+        std::iter::once(&self.store)
+            .chain(&self.read_only)
+            .any(|s| s.blob_path(&d) == path)
+            .then_some(d)
+    }
+
+    /// Resolve a name: store first, then read-only stores, then bundled names and aliases.
     pub fn resolve(&self, name: &ModelName) -> Result<Option<ModelRecord>, ApiError> {
         if let Some(stored) = self.store.get(name).map_err(ApiError::internal)? {
-            return Ok(self.record_of(stored));
+            return Ok(self.record_of(&self.store, stored));
+        }
+        for store in &self.read_only {
+            match store.get(name) {
+                Ok(Some(stored)) => return Ok(self.record_of(store, stored)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(dir = %store.root().display(), error = %e, "read-only store")
+                }
+            }
         }
         Ok(self
             .bundled
@@ -115,14 +168,22 @@ impl Catalog {
             .map(from_bundled))
     }
 
-    /// Every model: store manifests, then bundled models not shadowed by one.
+    /// Every model: store manifests, then those of read-only stores and bundled models not
+    /// shadowed by an earlier one.
     pub fn list(&self) -> Vec<ModelRecord> {
         let mut out: Vec<ModelRecord> = self
             .store
             .list()
             .into_iter()
-            .filter_map(|s| self.record_of(s))
+            .filter_map(|s| self.record_of(&self.store, s))
             .collect();
+        for store in &self.read_only {
+            for s in store.list() {
+                if !out.iter().any(|r| r.name.matches(&s.name)) {
+                    out.extend(self.record_of(store, s));
+                }
+            }
+        }
         for b in &self.bundled {
             if !out.iter().any(|r| r.name.matches(&b.name)) {
                 out.push(from_bundled(b));
@@ -132,16 +193,15 @@ impl Catalog {
         out
     }
 
-    fn record_of(&self, stored: StoredModel) -> Option<ModelRecord> {
+    fn record_of(&self, store: &Store, stored: StoredModel) -> Option<ModelRecord> {
         let m = &stored.manifest;
         let weights = m.layer(mt::MEDIA_MODEL)?;
-        let model_path = self.store.blob_path(&Digest::parse(&weights.digest)?);
+        let model_path = store.blob_path(&Digest::parse(&weights.digest)?);
         let text = |media: &str| {
             m.layer(media)
-                .and_then(|l| self.store.read_blob_string(&l.digest))
+                .and_then(|l| store.read_blob_string(&l.digest))
         };
-        let config = self
-            .store
+        let config = store
             .read_blob_string(&m.config.digest)
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
@@ -163,7 +223,7 @@ impl Catalog {
                 .layers
                 .iter()
                 .filter(|l| l.media_type == mt::MEDIA_LICENSE)
-                .filter_map(|l| self.store.read_blob_string(&l.digest))
+                .filter_map(|l| store.read_blob_string(&l.digest))
                 .collect(),
             config,
             parent: weights.from.clone().unwrap_or_default(),

@@ -32,6 +32,7 @@ pub async fn serve_on(
     bundled: Vec<BundledEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Only the writable store is pruned: read-only stores (a bundle's models) are never touched.
     if config.prune {
         let store = crate::store::Store::new(&config.models_dir);
         let removed = tokio::task::spawn_blocking(move || store.prune_unreferenced())

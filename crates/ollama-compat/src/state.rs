@@ -32,7 +32,8 @@ impl AppState {
         loader: Arc<dyn Loader>,
         bundled: Vec<BundledEntry>,
     ) -> SharedState {
-        let catalog = Catalog::new(Store::new(&config.models_dir), bundled);
+        let catalog = Catalog::new(Store::new(&config.models_dir), bundled)
+            .with_read_only(config.read_only_models.iter().map(Store::new));
         let scheduler = Scheduler::new(loader, config.scheduler.clone());
         Arc::new(AppState {
             catalog,

@@ -1,10 +1,16 @@
 //! The bundle layout on disk: manifest, footer, alignment, and the checks that keep a damaged
 //! or hostile bundle from being trusted.
+//!
+//! Version 2 adds store models (an Ollama manifest, byte for byte, plus every blob it names,
+//! each a payload by sha256); version 1 bundles (hearth's bundled models only) are still read.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::store::{Digest, Manifest};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -17,8 +23,10 @@ pub const MAGIC: [u8; 8] = *b"HRTHBND1";
 pub const FOOTER_LEN: u64 = 64;
 /// Payload alignment (a page), so the weights could be mapped straight from the executable.
 pub const ALIGN: u64 = 4096;
-/// The format version written and accepted.
-pub const VERSION: u32 = 1;
+/// The format version written (2: store models); versions [`MIN_VERSION`]..=`VERSION` are read.
+pub const VERSION: u32 = 2;
+/// The oldest format version still read (1: hearth's bundled models only).
+pub const MIN_VERSION: u32 = 1;
 const MAX_MANIFEST: u64 = 1 << 20;
 
 /// What a bundle carries.
@@ -28,8 +36,65 @@ pub struct BundleManifest {
     pub version: u32,
     /// Length of the executable before the first payload (bundling a bundle keeps only this).
     pub exe_size: u64,
-    /// The payloads, in file order.
+    /// hearth's bundled models (`models/bundled.json`), found by the engine by file name.
     pub models: Vec<Payload>,
+    /// Models from an Ollama-layout store, served read-only under their own names (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store: Vec<StoreModel>,
+    /// The blobs of [`BundleManifest::store`] not already carried in [`BundleManifest::models`],
+    /// one per digest (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blobs: Vec<BlobPayload>,
+}
+
+/// A model carried with its store manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreModel {
+    /// Full name, `host/namespace/model:tag`.
+    pub name: String,
+    /// The manifest JSON exactly as it was in the store (its sha256 is the model's digest).
+    pub manifest: String,
+}
+
+/// One appended store blob (config, weights, template, system, params, licence…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPayload {
+    /// Lower-case hex sha256 of the blob.
+    pub sha256: String,
+    /// Byte offset in the bundle (a multiple of [`ALIGN`]).
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Where the bytes of one digest are in a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located {
+    /// Byte offset in the bundle.
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl BundleManifest {
+    /// Every payload (bundled models and store blobs) by lower-case hex sha256.
+    pub fn payloads(&self) -> HashMap<String, Located> {
+        let models = self.models.iter().map(|p| (&p.sha256, p.offset, p.size));
+        let blobs = self.blobs.iter().map(|b| (&b.sha256, b.offset, b.size));
+        models
+            .chain(blobs)
+            .map(|(sha, offset, size)| (sha.to_ascii_lowercase(), Located { offset, size }))
+            .collect()
+    }
+}
+
+impl StoreModel {
+    /// The parsed name and manifest (checked when the bundle was read).
+    pub fn parse(&self) -> Option<(ModelName, Manifest)> {
+        let name = ModelName::parse(&self.name)?;
+        let manifest = serde_json::from_str(&self.manifest).ok()?;
+        Some((name, manifest))
+    }
 }
 
 /// One appended model file.
@@ -83,9 +148,10 @@ pub fn read_manifest(path: &Path) -> Result<Option<(BundleManifest, [u8; 32])>> 
     let u64_at = |i: usize| u64::from_le_bytes(f[i..i + 8].try_into().unwrap_or_default());
     let (offset, mlen) = (u64_at(32), u64_at(40));
     let version = u32::from_le_bytes(f[48..52].try_into().unwrap_or_default());
-    if version != VERSION {
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(bad(&format!(
-            "format version {version}, expected {VERSION}"
+            "format version {version}, this hearth reads versions {MIN_VERSION} to {VERSION} \
+             (a newer hearth wrote it: bundle the models again with this one)"
         )));
     }
     if mlen > MAX_MANIFEST || offset.checked_add(mlen) != Some(len - FOOTER_LEN) {
@@ -103,30 +169,101 @@ pub fn read_manifest(path: &Path) -> Result<Option<(BundleManifest, [u8; 32])>> 
     }
     let m: BundleManifest = serde_json::from_slice(&bytes)
         .map_err(|e| bad(&format!("manifest is not valid JSON: {e}")))?;
+    if m.version != version {
+        return Err(bad(&format!(
+            "manifest says format version {}, the footer {version}",
+            m.version
+        )));
+    }
     check(&m, offset).map_err(|why| bad(&why))?;
     Ok(Some((m, digest)))
 }
 
-/// Structural checks: aligned, in bounds, non-overlapping payloads with safe file names.
+/// Structural checks: aligned, in bounds, non-overlapping payloads with safe file names and
+/// digests; store models with valid names and manifests whose every blob is carried.
 fn check(m: &BundleManifest, manifest_offset: u64) -> std::result::Result<(), String> {
-    let mut end = m.exe_size;
+    if m.version < 2 && !(m.store.is_empty() && m.blobs.is_empty()) {
+        return Err(format!(
+            "format version {} carries no store models",
+            m.version
+        ));
+    }
+    let mut spans: Vec<(u64, u64, String)> = Vec::new();
     for p in &m.models {
         if !safe_file_name(&p.file) {
             return Err(format!("unsafe payload file name {:?}", p.file));
         }
-        if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_sha256_hex(&p.sha256) {
             return Err(format!("bad sha256 for {}", p.name));
         }
-        let stop = p
-            .offset
-            .checked_add(p.size)
-            .ok_or("payload size overflows")?;
-        if p.offset % ALIGN != 0 || p.offset < end || stop > manifest_offset {
-            return Err(format!("payload {} is out of place", p.name));
+        spans.push((p.offset, p.size, p.name.clone()));
+    }
+    for b in &m.blobs {
+        if !is_sha256_hex(&b.sha256) {
+            return Err(format!("bad blob digest {:?}", b.sha256));
+        }
+        spans.push((b.offset, b.size, format!("blob sha256:{}", b.sha256)));
+    }
+    spans.sort_by_key(|s| s.0);
+    let mut end = m.exe_size;
+    for (offset, size, what) in spans {
+        let stop = offset.checked_add(size).ok_or("payload size overflows")?;
+        if offset % ALIGN != 0 || offset < end || stop > manifest_offset {
+            return Err(format!("payload {what} is out of place"));
         }
         end = stop;
     }
+    let mut seen: Vec<&str> = Vec::new();
+    for b in &m.blobs {
+        let sha = b.sha256.as_str();
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(sha))
+            || m.models.iter().any(|p| p.sha256.eq_ignore_ascii_case(sha))
+        {
+            return Err(format!("blob sha256:{sha} is carried twice"));
+        }
+        seen.push(sha);
+    }
+    let payloads = m.payloads();
+    let mut names: Vec<ModelName> = Vec::new();
+    for s in &m.store {
+        let name = ModelName::parse(&s.name)
+            .filter(|n| n.full() == s.name)
+            .ok_or_else(|| format!("unsafe store model name {:?}", s.name))?;
+        if names.iter().any(|n| n.matches(&name)) {
+            return Err(format!("store model {} is carried twice", s.name));
+        }
+        names.push(name);
+        let manifest: Manifest = serde_json::from_str(&s.manifest)
+            .map_err(|e| format!("manifest of {} is not valid: {e}", s.name))?;
+        if manifest.layers.is_empty() {
+            return Err(format!("manifest of {} has no layers", s.name));
+        }
+        for layer in std::iter::once(&manifest.config).chain(&manifest.layers) {
+            let digest = Digest::parse(&layer.digest)
+                .filter(|d| d.wire() == layer.digest)
+                .ok_or_else(|| format!("manifest of {}: bad digest {:?}", s.name, layer.digest))?;
+            match payloads.get(digest.hex()) {
+                Some(at) if at.size == layer.size => {}
+                Some(at) => {
+                    return Err(format!(
+                        "manifest of {}: blob {} is {} bytes in the bundle, the manifest says {}",
+                        s.name, layer.digest, at.size, layer.size
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "manifest of {}: blob {} is not in the bundle",
+                        s.name, layer.digest
+                    ))
+                }
+            }
+        }
+    }
     Ok(())
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A plain file name: no separators, no `..`, no leading dot, printable ASCII.

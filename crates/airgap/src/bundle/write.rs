@@ -1,23 +1,37 @@
-//! Writing a bundle: the executable (without any payload it already carries), then each model
-//! page-aligned and hashed as it is copied, then the manifest and footer; all into a temp file
-//! renamed into place only when complete.
+//! Writing a bundle: the executable (without any payload it already carries), then each payload
+//! page-aligned and hashed as it is copied (hearth's bundled models, then the blobs of store
+//! models, each digest once), then the manifest and footer; all into a temp file renamed into
+//! place only when complete.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use hearth_engine::bundled;
 use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest::MEDIA_MODEL, Digest, Store};
+use hearth_ollama_compat::store::{manifest::MEDIA_MODEL, Digest, Manifest, Store};
 
-use super::format::{align_up, footer, read_manifest, BundleManifest, Payload, VERSION};
+use super::format::{
+    align_up, footer, read_manifest, BlobPayload, BundleManifest, Payload, StoreModel, VERSION,
+};
+use crate::archive::check_complete;
 use crate::error::{io, AirgapError, Result};
 use crate::hashing::copy_hashing;
 use crate::progress::bytes_bar;
 
 /// A model to put into a bundle.
 #[derive(Debug, Clone)]
-pub struct Source {
+pub enum Source {
+    /// One of hearth's bundled models (`models/bundled.json`).
+    Bundled(BundledSource),
+    /// A model of an Ollama-layout store, with its manifest and every blob.
+    Store(StoreSource),
+}
+
+/// The weights of one of hearth's bundled models.
+#[derive(Debug, Clone)]
+pub struct BundledSource {
     /// Canonical name.
     pub name: String,
     /// File name the engine looks the weights up by.
@@ -30,18 +44,62 @@ pub struct Source {
     pub size: u64,
 }
 
-/// Find the weights of a bundled model: the engine's bundled lookup first, then a store manifest
-/// of the same name whose weights layer has the bundled digest. Only models in hearth's bundled
-/// manifest can be bundled: the engine finds bundled weights by their file name.
-pub fn resolve(name: &str, store: Option<&Store>) -> Result<Source> {
-    let Some(m) = bundled::find(name) else {
-        let known: Vec<&str> = bundled::all().iter().map(|m| m.name.as_str()).collect();
-        return Err(AirgapError::NotFound(format!(
-            "model '{name}' cannot be bundled: it is not one of hearth's bundled models ({})",
-            known.join(", ")
-        )));
-    };
-    let source = |path: PathBuf| Source {
+/// A store model: its manifest bytes (kept exactly, so its digest stays) and its blobs.
+#[derive(Debug, Clone)]
+pub struct StoreSource {
+    /// The name, as the store spells it.
+    pub name: ModelName,
+    /// The manifest file's bytes.
+    pub manifest: Vec<u8>,
+    /// Every blob the manifest names (config included), each digest once.
+    pub blobs: Vec<BlobSource>,
+}
+
+/// One blob of a store model.
+#[derive(Debug, Clone)]
+pub struct BlobSource {
+    /// Its sha256 (lower-case hex), which the bytes must hash to.
+    pub sha256: String,
+    /// Its size, as the manifest states it.
+    pub size: u64,
+    /// Where it is now.
+    pub path: PathBuf,
+}
+
+impl Source {
+    /// The model's name as listings show it.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Bundled(b) => b.name.clone(),
+            Source::Store(s) => s.name.display(),
+        }
+    }
+}
+
+/// Find a model to bundle: one of hearth's bundled models first (its weights through the
+/// engine's bundled lookup, else a manifest of the same name in `stores` whose weights layer has
+/// the bundled digest), else a manifest in the first of `stores` that has one, with every blob it
+/// names present at its stated size. The error for an unknown name lists what can be bundled.
+pub fn resolve(name: &str, stores: &[Store]) -> Result<Source> {
+    if let Some(m) = bundled::find(name) {
+        return resolve_bundled(m, name, stores).map(Source::Bundled);
+    }
+    let parsed = ModelName::parse(name)
+        .ok_or_else(|| AirgapError::Invalid(format!("invalid model name {name:?}")))?;
+    for store in stores {
+        if let Some(found) = resolve_stored(store, &parsed)? {
+            return Ok(Source::Store(found));
+        }
+    }
+    Err(AirgapError::NotFound(unknown_model(name, stores)))
+}
+
+fn resolve_bundled(
+    m: &'static bundled::BundledModel,
+    name: &str,
+    stores: &[Store],
+) -> Result<BundledSource> {
+    let source = |path: PathBuf| BundledSource {
         name: m.name.clone(),
         file: m.file.clone(),
         path,
@@ -52,7 +110,7 @@ pub fn resolve(name: &str, store: Option<&Store>) -> Result<Source> {
         Ok(path) => return Ok(source(path)),
         Err(e) => e,
     };
-    if let Some(store) = store {
+    for store in stores {
         let blob = ModelName::parse(name)
             .and_then(|n| store.get(&n).ok().flatten())
             .and_then(|s| s.manifest.layer(MEDIA_MODEL).cloned())
@@ -67,8 +125,91 @@ pub fn resolve(name: &str, store: Option<&Store>) -> Result<Source> {
     Err(AirgapError::NotFound(missing.to_string()))
 }
 
+/// The manifest of `name` in `store` (matched case-insensitively, as the store spells it) with
+/// its blobs; `None` when the store has no such model.
+fn resolve_stored(store: &Store, name: &ModelName) -> Result<Option<StoreSource>> {
+    let Some(stored) = store.list().into_iter().find(|s| s.name.matches(name)) else {
+        return Ok(None);
+    };
+    let mut path = store.root().join("manifests");
+    for part in stored.name.manifest_parts() {
+        path.push(part);
+    }
+    let bytes = std::fs::read(&path).map_err(io(format!("reading {}", path.display())))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| AirgapError::Invalid(format!("manifest of {}: {e}", stored.name.display())))?;
+    if manifest.layer(MEDIA_MODEL).is_none() {
+        return Err(AirgapError::Invalid(format!(
+            "model {} has no weights layer ({MEDIA_MODEL}); nothing to serve",
+            stored.name.display()
+        )));
+    }
+    check_complete(store, &stored.name, &manifest)?;
+    let mut seen = HashSet::new();
+    let mut blobs = Vec::new();
+    for layer in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        // check_complete parsed every digest already.
+        let Some(d) = Digest::parse(&layer.digest) else {
+            continue;
+        };
+        if seen.insert(d.hex().to_owned()) {
+            blobs.push(BlobSource {
+                sha256: d.hex().to_owned(),
+                size: layer.size,
+                path: store.blob_path(&d),
+            });
+        }
+    }
+    Ok(Some(StoreSource {
+        name: stored.name,
+        manifest: bytes,
+        blobs,
+    }))
+}
+
+/// "cannot be bundled", with every name that can be.
+fn unknown_model(name: &str, stores: &[Store]) -> String {
+    const SHOWN: usize = 30;
+    let builtin: Vec<&str> = bundled::all().iter().map(|m| m.name.as_str()).collect();
+    let mut stored: Vec<String> = stores
+        .iter()
+        .flat_map(|s| s.list())
+        .map(|s| s.name.display())
+        .collect();
+    stored.sort();
+    stored.dedup();
+    let roots: Vec<String> = stores
+        .iter()
+        .map(|s| s.root().display().to_string())
+        .collect();
+    let in_store = match stored.len() {
+        0 => "it has no models".to_owned(),
+        n if n > SHOWN => format!(
+            "it has {}, and {} more",
+            stored[..SHOWN].join(", "),
+            n - SHOWN
+        ),
+        _ => format!("it has {}", stored.join(", ")),
+    };
+    format!(
+        "model '{name}' cannot be bundled: it is neither one of hearth's bundled models ({}) nor \
+         in the model store {} ({in_store}; choose it with --models-dir or OLLAMA_MODELS)",
+        builtin.join(", "),
+        roots.join(", ")
+    )
+}
+
+/// One payload to append.
+struct Planned<'a> {
+    sha256: &'a str,
+    size: u64,
+    path: &'a Path,
+    what: String,
+}
+
 /// Write `exe` plus `sources` to `out` (mode 0755). Each payload is hashed while copied and must
-/// match its expected sha256 and size, else nothing is written.
+/// match its expected sha256 and size, else nothing is written. A digest is carried once, however
+/// many models use it.
 pub fn write_bundle(exe: &Path, sources: &[Source], out: &Path) -> Result<BundleManifest> {
     let exe_size = match read_manifest(exe)? {
         Some((m, _)) => m.exe_size,
@@ -76,6 +217,56 @@ pub fn write_bundle(exe: &Path, sources: &[Source], out: &Path) -> Result<Bundle
             .map_err(io(format!("reading {}", exe.display())))?
             .len(),
     };
+    // hearth's bundled models first (the engine finds them by file name), then store blobs.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut models: Vec<(&BundledSource, Planned)> = Vec::new();
+    for s in sources {
+        if let Source::Bundled(b) = s {
+            if seen.insert(&b.sha256) {
+                let what = format!("{} ({})", b.name, b.path.display());
+                let plan = Planned {
+                    sha256: &b.sha256,
+                    size: b.size,
+                    path: &b.path,
+                    what,
+                };
+                models.push((b, plan));
+            }
+        }
+    }
+    let mut store: Vec<StoreModel> = Vec::new();
+    let mut store_names: Vec<&ModelName> = Vec::new();
+    let mut blobs: Vec<Planned> = Vec::new();
+    for s in sources {
+        let Source::Store(m) = s else { continue };
+        if store_names.iter().any(|n| n.matches(&m.name)) {
+            continue;
+        }
+        store_names.push(&m.name);
+        let manifest = String::from_utf8(m.manifest.clone()).map_err(|_| {
+            AirgapError::Invalid(format!("manifest of {} is not UTF-8", m.name.display()))
+        })?;
+        store.push(StoreModel {
+            name: m.name.full(),
+            manifest,
+        });
+        for b in &m.blobs {
+            if seen.insert(&b.sha256) {
+                blobs.push(Planned {
+                    sha256: &b.sha256,
+                    size: b.size,
+                    path: &b.path,
+                    what: format!(
+                        "blob sha256:{} of model {} ({})",
+                        b.sha256,
+                        m.name.display(),
+                        b.path.display()
+                    ),
+                });
+            }
+        }
+    }
+
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -85,7 +276,9 @@ pub fn write_bundle(exe: &Path, sources: &[Source], out: &Path) -> Result<Bundle
         .prefix(".hearth-bundle-")
         .tempfile_in(dir)
         .map_err(io(ctx.clone()))?;
-    let total = exe_size + sources.iter().map(|s| s.size).sum::<u64>();
+    let total = exe_size
+        + models.iter().map(|(_, p)| p.size).sum::<u64>()
+        + blobs.iter().map(|p| p.size).sum::<u64>();
     let pb = bytes_bar(total, "bundling");
     let mut src = File::open(exe).map_err(io(format!("reading {}", exe.display())))?;
     let (_, n) = copy_hashing(&mut (&mut src).take(exe_size), tmp.as_file_mut(), &pb)
@@ -97,37 +290,51 @@ pub fn write_bundle(exe: &Path, sources: &[Source], out: &Path) -> Result<Bundle
         )));
     }
     let mut pos = exe_size;
-    let mut models: Vec<Payload> = Vec::new();
-    for s in sources {
-        if models.iter().any(|p| p.sha256 == s.sha256) {
-            continue;
-        }
+    let mut append = |plan: &Planned| -> Result<u64> {
         let offset = align_up(pos);
         let file = tmp.as_file_mut();
         file.seek(SeekFrom::Start(offset))
             .map_err(io(ctx.clone()))?;
-        let mut r = File::open(&s.path).map_err(io(format!("reading {}", s.path.display())))?;
-        let (digest, size) = copy_hashing(&mut r, file, &pb).map_err(io(ctx.clone()))?;
-        if digest.hex() != s.sha256 || size != s.size {
+        let mut r =
+            File::open(plan.path).map_err(io(format!("reading {}", plan.path.display())))?;
+        let (digest, size) =
+            copy_hashing(&mut (&mut r).take(plan.size + 1), file, &pb).map_err(io(ctx.clone()))?;
+        if digest.hex() != plan.sha256 || size != plan.size {
             return Err(AirgapError::DigestMismatch {
-                what: format!("{} ({})", s.name, s.path.display()),
-                expected: format!("sha256:{} ({} bytes)", s.sha256, s.size),
+                what: plan.what.clone(),
+                expected: format!("sha256:{} ({} bytes)", plan.sha256, plan.size),
                 got: format!("{} ({size} bytes)", digest.wire()),
             });
         }
-        models.push(Payload {
-            name: s.name.clone(),
-            file: s.file.clone(),
-            offset,
-            size,
-            sha256: s.sha256.clone(),
-        });
         pos = offset + size;
+        Ok(offset)
+    };
+    let mut model_payloads = Vec::with_capacity(models.len());
+    for (b, plan) in &models {
+        let offset = append(plan)?;
+        model_payloads.push(Payload {
+            name: b.name.clone(),
+            file: b.file.clone(),
+            offset,
+            size: b.size,
+            sha256: b.sha256.clone(),
+        });
+    }
+    let mut blob_payloads = Vec::with_capacity(blobs.len());
+    for plan in &blobs {
+        let offset = append(plan)?;
+        blob_payloads.push(BlobPayload {
+            sha256: plan.sha256.to_owned(),
+            offset,
+            size: plan.size,
+        });
     }
     let manifest = BundleManifest {
         version: VERSION,
         exe_size,
-        models,
+        models: model_payloads,
+        store,
+        blobs: blob_payloads,
     };
     let bytes = serde_json::to_vec(&manifest).map_err(|e| AirgapError::Invalid(e.to_string()))?;
     let file = tmp.as_file_mut();

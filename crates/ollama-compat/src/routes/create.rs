@@ -280,15 +280,15 @@ pub fn write_model(
 /// The weights' digest in `blobs/`, hard-linking (or copying) a file from outside the store.
 fn import_weights(st: &SharedState, base: &ModelRecord) -> ApiResult<Digest> {
     let store = st.catalog.store();
-    if let Some(d) = base
-        .model_path
-        .file_name()
-        .and_then(|f| Digest::parse(&f.to_string_lossy()))
+    // A blob of a read-only store (a bundle's model) is linked or copied into this one.
+    let in_a_store = st.catalog.blob_digest(&base.model_path);
+    if let Some(d) = in_a_store
+        .as_ref()
         .filter(|d| store.blob_path(d) == base.model_path)
     {
-        return Ok(d);
+        return Ok(d.clone());
     }
-    let known = Digest::parse(&format!("sha256:{}", base.digest));
+    let known = in_a_store.or_else(|| Digest::parse(&format!("sha256:{}", base.digest)));
     if let Some(d) = known.as_ref().filter(|d| store.has_blob(d)) {
         return Ok(d.clone());
     }
@@ -303,7 +303,12 @@ fn import_weights(st: &SharedState, base: &ModelRecord) -> ApiResult<Digest> {
         std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
     }
     let tmp = dest.with_extension("link");
-    if std::fs::hard_link(&base.model_path, &tmp)
+    // The file itself, not a symlink to it (a read-only store's blobs may be links).
+    let source = base
+        .model_path
+        .canonicalize()
+        .unwrap_or_else(|_| base.model_path.clone());
+    if std::fs::hard_link(&source, &tmp)
         .and_then(|_| std::fs::rename(&tmp, &dest))
         .is_ok()
     {

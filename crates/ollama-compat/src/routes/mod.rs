@@ -90,4 +90,6 @@ mod tests;
 #[cfg(test)]
 mod tests_classify;
 #[cfg(test)]
+mod tests_readonly;
+#[cfg(test)]
 mod tests_registry;

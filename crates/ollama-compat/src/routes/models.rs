@@ -238,7 +238,15 @@ pub async fn delete(State(st): State<SharedState>, OJson(body): OJson<NameBody>)
     };
     match st.catalog.store().delete(&name) {
         Ok(true) => StatusCode::OK.into_response(),
-        Ok(false) => ApiError::NotFound(format!("model '{model}' not found")).into_response(),
+        Ok(false) => match st.catalog.read_only_source(&name) {
+            Some(store) => ApiError::bad(format!(
+                "model '{model}' is read-only (it comes from {}, a bundled executable's models or \
+                 HEARTH_EXTRA_MODELS) and cannot be deleted; copy it to change it",
+                store.root().display()
+            ))
+            .into_response(),
+            None => ApiError::NotFound(format!("model '{model}' not found")).into_response(),
+        },
         Err(e) => ApiError::internal(e).into_response(),
     }
 }

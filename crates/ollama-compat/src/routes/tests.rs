@@ -22,7 +22,7 @@ pub(super) struct App {
     dir: tempfile::TempDir,
 }
 
-fn app_with(f: impl FnOnce(&mut ServerConfig)) -> App {
+pub(super) fn app_with(f: impl FnOnce(&mut ServerConfig)) -> App {
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("fake.gguf");
     std::fs::write(&weights, b"not really a gguf").unwrap();
