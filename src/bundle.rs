@@ -20,7 +20,7 @@ pub struct BundleArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// Model store the models are taken from [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS")]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 

@@ -126,10 +126,43 @@ fn init_tracing() {
     hearth_engine::set_llama_logs(llama_logs);
 }
 
+/// Parser for `OLLAMA_MODELS`-style path options: an empty value means the default, as with
+/// Ollama (clap's `PathBuf` parser would refuse it).
+pub(crate) fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path::PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
+}
+
 /// An error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
     e.chain()
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn an_empty_models_dir_means_the_default() {
+        // Ollama treats OLLAMA_MODELS="" as unset; so must every verb that takes the store.
+        for verb in ["serve", "bundle", "pull"] {
+            let mut args = vec!["hearth", verb, "--models-dir", ""];
+            if verb == "serve" {
+                args[2] = "--models";
+            }
+            if verb == "bundle" {
+                args.extend(["--model", "smollm2:135m", "-o", "x"]);
+            }
+            if verb == "pull" {
+                args.push("smollm2:135m");
+            }
+            let parsed = Cli::try_parse_from(&args);
+            assert!(parsed.is_ok(), "{verb}: {}", parsed.unwrap_err());
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub struct ServeArgs {
     #[arg(long, env = "OLLAMA_HOST", default_value = "127.0.0.1:11434")]
     host: String,
     /// Model store directory (Ollama's layout) [default: ~/.ollama/models].
-    #[arg(long, env = "OLLAMA_MODELS")]
+    #[arg(long, env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
     models: Option<PathBuf>,
     /// How long models stay loaded after a request (Go duration or seconds; negative = forever).
     #[arg(long, env = "OLLAMA_KEEP_ALIVE", default_value = "5m")]
