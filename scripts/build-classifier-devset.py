@@ -7,7 +7,10 @@ Sources:
     unzipped there; its sha256 is recorded in data/classifier/SOURCES.md.
   * Hand-written cases (data/classifier/handwritten.jsonl over handwritten-tools.json): dangerous
     tools (send, delete, transfer, execute), negations, vague and delegated requests, and
-    injection-style requests whose text quotes attacker instructions.
+    injection-style requests whose text quotes attacker instructions. Cases with a `registry` field
+    use that named registry of handwritten-agent-tools.json instead (agent-style banking, office,
+    travel and chat suites: prerequisite reads, spending questions, risky effects, quoted
+    injections); a case's own `split` field, when present, fixes its split.
 
 Each output line: {id, source, split, request, tools: [{name, description, parameters, risk_level}],
 needed: [names]}. `split` is "dev" or "test", drawn with a fixed seed; multi-turn turns of one
@@ -208,18 +211,23 @@ def multi_turn(data: Path, rng: random.Random) -> list:
 
 
 def handwritten() -> list:
-    tools = json.loads((OUT_DIR / "handwritten-tools.json").read_text())
+    default_tools = json.loads((OUT_DIR / "handwritten-tools.json").read_text())
+    agent_tools = json.loads((OUT_DIR / "handwritten-agent-tools.json").read_text())
     out = []
     for case in read_jsonl(OUT_DIR / "handwritten.jsonl"):
+        tools = agent_tools[case["registry"]] if "registry" in case else default_tools
         names = {t["name"] for t in tools}
         assert set(case["needed"]) <= names, case["id"]
-        out.append({
+        item = {
             "id": case["id"],
             "source": f"handwritten/{case['kind']}",
             "request": case["request"],
             "tools": tools,
             "needed": sorted(case["needed"]),
-        })
+        }
+        if "split" in case:
+            item["fixed_split"] = case["split"]
+        out.append(item)
     return out
 
 
@@ -243,14 +251,14 @@ def main() -> None:
             items.extend(single_turn(data, category, rng))
     items.extend(handwritten())
 
-    # Splits: by conversation for multi-turn, by item otherwise; hand-written cases alternate.
+    # Splits: by conversation for multi-turn, by item otherwise; a hand-written case may fix its own.
     split_rng = random.Random(SEED + 1)
     conv_split = {}
     for it in items:
         key = it.pop("conversation", None) or it["id"]
         if key not in conv_split:
             conv_split[key] = "dev" if split_rng.random() < 0.5 else "test"
-        it["split"] = conv_split[key]
+        it["split"] = it.pop("fixed_split", None) or conv_split[key]
 
     out_path = OUT_DIR / "devset.jsonl"
     with out_path.open("w") as f:

@@ -90,11 +90,21 @@ pub const DEFAULT_RULES: &[(&str, &[&str])] = &[
     ),
     // Moving money.
     (
-        r"(^|[_.\-])(transfer|pay|wire|remit|send[_.\-]?money|make[_.\-]?payment)([_.\-]|$)|^(transfer|pay|wire)",
+        r"(^|[_.\-])(transfer|pay|wire|remit|send[_.\-]?money|make[_.\-]?payment)([_.\-]|$)|^(transfer|pay|wire)|^(send|make|initiate)[_.\-]?(an?[_.\-]?)?(payments?|money)$",
         &[
             r"\b(transfer|wire|pay|remit|send)\b[^.?!]*(\d|\$|€|£|\b(money|euros?|dollars?|usd|eur|gbp|iban)\b)",
             r"\b(transfer|wire)\b",
             r"\bpay\b",
+            r"\bsettle\b[^.?!]*\b(bills?|invoices?|debts?|rent|balance|tab)\b",
+            r"\b(refund|reimburse|pay back) (me|my|him|her|them|us)\b",
+        ],
+    ),
+    // Scheduling future or recurring payments.
+    (
+        r"^(schedule|create|add|set[_.\-]?up)[_.\-]?(an?[_.\-]?)?(recurring[_.\-]?|scheduled[_.\-]?|future[_.\-]?)?(payments?|transfers?|transactions?|standing[_.\-]?orders?)$",
+        &[
+            r"\b(schedule|set up|create|add|make|start)\b[^.?!]*\b(monthly|weekly|yearly|annual|recurring|regular|standing|future|scheduled|every)\b[^.?!]*\b(payments?|transfers?|orders?)\b",
+            r"\b(schedule|set up)\b[^.?!]*\b(payments?|transfers?|standing order)\b",
         ],
     ),
     // Reading a balance.

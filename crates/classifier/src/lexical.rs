@@ -196,10 +196,36 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// A crude English stemmer: enough to match "emails"/"email", "booking"/"book", "deleted"/"delete".
+/// Irregular forms and derived nouns mapped to the word tools use ("spent" → "spend").
+const LEMMAS: &[(&str, &str)] = &[
+    ("spent", "spend"),
+    ("paid", "pay"),
+    ("payment", "pay"),
+    ("payments", "pay"),
+    ("sent", "send"),
+    ("bought", "buy"),
+    ("wrote", "write"),
+    ("written", "write"),
+    ("made", "make"),
+    ("took", "take"),
+    ("gave", "give"),
+    ("got", "get"),
+    ("did", "do"),
+    ("found", "find"),
+    ("ran", "run"),
+    ("emails", "email"),
+    ("e-mail", "email"),
+    ("files", "file"),
+];
+
+/// A crude English stemmer: enough to match "emails"/"email", "booking"/"book", "deleted"/"delete",
+/// plus a few irregular forms ("spent"/"spend", "paid"/"payment"/"pay").
 pub fn stem(w: &str) -> String {
     if !w.is_ascii() {
         return w.to_owned();
+    }
+    if let Some((_, lemma)) = LEMMAS.iter().find(|(form, _)| *form == w) {
+        return (*lemma).to_owned();
     }
     let n = w.len();
     let base = if n > 4 && w.ends_with("ies") {
@@ -250,11 +276,18 @@ impl ToolWords {
 
     /// Overlap features with a request's word set: (name-word hits weighted, total weighted overlap).
     pub fn overlap(&self, request: &HashSet<String>) -> Overlap {
+        let weighted: HashMap<String, f64> = request.iter().map(|w| (w.clone(), 1.0)).collect();
+        self.overlap_weighted(&weighted)
+    }
+
+    /// Overlap with weighted request words (the user's own words 1.0, added synonyms less). Only
+    /// full-weight words count as name hits.
+    pub fn overlap_weighted(&self, request: &HashMap<String, f64>) -> Overlap {
         let mut o = Overlap::default();
-        for w in request {
+        for (w, &rw) in request {
             if let Some(&weight) = self.weights.get(w) {
-                o.total += weight;
-                if weight >= NAME_WEIGHT {
+                o.total += weight * rw;
+                if weight >= NAME_WEIGHT && rw >= 1.0 {
                     o.name_hits += 1;
                 }
             }
@@ -289,6 +322,7 @@ mod tests {
             ["search", "email", "alic"]
         );
         assert_eq!(words("Booking flights"), ["book", "flight"]);
+        assert_eq!(words("spent paid payments emails"), ["spend", "pay", "pay", "email"]);
     }
 
     #[test]

@@ -7,11 +7,14 @@
 
 use std::path::Path;
 
+#[path = "intent.rs"]
+pub(crate) mod intent;
+
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::classifier::{sigmoid, token_confidence, BoxFuture, Classifier, ToolScore};
-use crate::lexical::{request_words, ToolWords};
+use crate::lexical::ToolWords;
 use crate::{CapabilityToken, RulesError, ToolDefinition, ToolRegistry};
 
 /// Probability given to a tool whose rule matched the request.
@@ -182,7 +185,7 @@ fn compile(pattern: &str) -> Result<Regex, RulesError> {
 }
 
 /// Whether the clause before a match negates it ("don't", "do not", "never", "no", "without").
-fn is_negated(before: &str) -> bool {
+pub(crate) fn is_negated(before: &str) -> bool {
     static NEGATION: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let re = NEGATION.get_or_init(|| {
         Regex::new(r"(?i)\b(don'?t|do not|never|no|without|not|nothing to|avoid)\b[^.,;:!?]{0,40}$")
@@ -281,10 +284,17 @@ impl RulesClassifier {
     }
 
     /// Per-tool scores in registry order. `firm` is set for tools an explicit rule decided.
+    ///
+    /// A risky tool (risk ≥ 4) that only word overlap supports is held down when the user's own
+    /// words never ask for its effect; low-risk read tools that a granted tool depends on (or that
+    /// read a file the request names) are raised (see [`intent`]).
     pub fn score(&self, registry: &ToolRegistry, request: &str) -> Vec<ToolScore> {
-        self.evidence(registry, request)
+        let own = crate::untrusted::own_words(request);
+        let mut scores: Vec<ToolScore> = self
+            .evidence(registry, request)
             .into_iter()
-            .map(|e| match e.rule {
+            .zip(registry.tools())
+            .map(|(e, tool)| match e.rule {
                 Some(p) => ToolScore { p, firm: true },
                 None => {
                     let m = &self.lexical;
@@ -292,13 +302,33 @@ impl RulesClassifier {
                         + m.name_hits * e.name_hits
                         + m.relative * e.relative
                         + m.bias;
-                    ToolScore {
-                        p: sigmoid(x),
-                        firm: false,
+                    let bonus = if crate::rules::intent::read_object_named(tool, &own) {
+                        crate::rules::intent::READ_BONUS
+                    } else {
+                        0.0
+                    };
+                    let mut p = sigmoid(x + bonus);
+                    if tool.is_risky()
+                        && (!crate::rules::intent::effect_requested(tool, &own)
+                            || crate::rules::intent::other_object_named(
+                                tool,
+                                registry.tools(),
+                                &own,
+                            ))
+                    {
+                        p = p.min(crate::rules::intent::P_EFFECT_UNASKED);
                     }
+                    ToolScore { p, firm: false }
                 }
             })
-            .collect()
+            .collect();
+        crate::rules::intent::prerequisites(
+            registry.tools(),
+            &own,
+            &mut scores,
+            self.grant_threshold,
+        );
+        scores
     }
 
     /// The raw evidence behind [`RulesClassifier::score`], per tool in registry order (for calibration).
@@ -306,11 +336,11 @@ impl RulesClassifier {
     pub fn evidence(&self, registry: &ToolRegistry, request: &str) -> Vec<Evidence> {
         let own = crate::untrusted::own_words(request);
         let request = own.as_str();
-        let words = request_words(request);
+        let words = crate::rules::intent::weighted_request_words(request);
         let overlaps: Vec<_> = registry
             .tools()
             .iter()
-            .map(|t| ToolWords::new(t).overlap(&words))
+            .map(|t| ToolWords::new(t).overlap_weighted(&words))
             .collect();
         let best = overlaps.iter().map(|o| o.total).fold(0.0, f64::max);
         registry

@@ -1,0 +1,615 @@
+//! Generic intent knowledge for the rules classifier: everyday words mapped to tool vocabulary,
+//! the effect verbs a risky tool needs the user to say, and prerequisite reads (the read-only
+//! tools a task needs to obtain its inputs).
+//!
+//! Everything here is a small, explainable table over *words*, not over particular tool names:
+//! * [`SYNONYMS`] adds tool vocabulary to a request ("how much did I spend" also speaks of
+//!   transactions and payments), at a lower weight than the user's own words;
+//! * [`EFFECTS`] says which request words ask for the effect of a risky tool's verb (`send_*`
+//!   needs "send", "pay", "email", …; `delete_*` needs "delete", "remove", …). A risky tool that
+//!   only word overlap supports is not granted when the user's own, non-negated words never ask
+//!   for its effect;
+//! * [`prerequisites`] grants low-risk read tools a granted task depends on: the read/list tool
+//!   of the object a granted tool changes ("reschedule the meeting" → list/find events), and the
+//!   read tools for files when the request names a file ("pay the bill in bill.pdf").
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::classifier::ToolScore;
+use crate::lexical::{stem, words};
+use crate::ToolDefinition;
+
+/// Weight of a word the synonym table added, relative to the user's own words (1.0).
+pub const SYNONYM_WEIGHT: f64 = 0.7;
+
+/// Probability left to a risky tool whose effect the user never asks for.
+pub const P_EFFECT_UNASKED: f64 = 0.02;
+
+/// Log-odds added for a low-risk read tool whose object the user names (an extra read-only tool
+/// costs little security; a missing one breaks the task).
+pub const READ_BONUS: f64 = 0.8;
+
+/// Probability given to a prerequisite read tool.
+pub const P_PREREQUISITE: f64 = 0.6;
+
+/// Everyday words → the words tools use for the same thing.
+pub const SYNONYMS: &[(&[&str], &[&str])] = &[
+    (
+        &[
+            "spend",
+            "spent",
+            "spending",
+            "expense",
+            "expenses",
+            "paid",
+            "bought",
+            "purchases",
+            "charge",
+            "charged",
+            "charges",
+            "refund",
+            "refunds",
+            "received",
+            "income",
+            "salary",
+            "earned",
+            "statement",
+        ],
+        &["transaction", "payment", "history"],
+    ),
+    (
+        &[
+            "bill",
+            "bills",
+            "invoice",
+            "invoices",
+            "rent",
+            "fee",
+            "fees",
+            "subscription",
+            "standing",
+        ],
+        &["payment", "transaction"],
+    ),
+    (
+        &[
+            "address",
+            "moved",
+            "relocated",
+            "phone",
+            "street",
+            "birthday",
+        ],
+        &["profile", "user", "account", "street", "address"],
+    ),
+    (
+        &["password", "passcode", "pin", "login", "credentials"],
+        &["password", "credential"],
+    ),
+    (&["dm", "dms", "chat", "texted"], &["message", "direct"]),
+    (
+        &[
+            "meeting",
+            "meetings",
+            "appointment",
+            "appointments",
+            "schedule",
+            "agenda",
+            "sync",
+        ],
+        &["calendar", "event"],
+    ),
+    (
+        &[
+            "flight", "flights", "hotel", "hotels", "trip", "stay", "room", "seat", "ticket",
+            "tickets",
+        ],
+        &["reservation", "booking"],
+    ),
+    (
+        &["mail", "mails", "email", "emails", "inbox", "mailbox"],
+        &["email", "mail", "inbox"],
+    ),
+    (
+        &[
+            "doc",
+            "docs",
+            "attachment",
+            "attachments",
+            "notice",
+            "letter",
+            "report",
+            "pdf",
+            "spreadsheet",
+        ],
+        &["file", "document"],
+    ),
+    (
+        &["reviewers", "reviews", "rated", "rating", "ratings"],
+        &["review", "rating"],
+    ),
+    (
+        &[
+            "cheapest",
+            "cheap",
+            "price",
+            "prices",
+            "cost",
+            "costs",
+            "expensive",
+            "budget",
+            "afford",
+        ],
+        &["price", "cost"],
+    ),
+    (
+        &["dinner", "lunch", "eat", "cuisine", "food"],
+        &["restaurant"],
+    ),
+    (
+        &[
+            "colleague",
+            "colleagues",
+            "friend",
+            "friends",
+            "surname",
+            "coworker",
+        ],
+        &["contact", "member"],
+    ),
+    (&["car", "cars", "vehicle", "rent"], &["rental", "car"]),
+];
+
+/// Effect classes: (verbs in tool names, request words that ask for that effect).
+pub const EFFECTS: &[(&[&str], &[&str])] = &[
+    // Sending or publishing a message, and paying (a "send" tool may move money).
+    (
+        &[
+            "send", "forward", "reply", "email", "mail", "message", "notify", "dm", "text",
+            "invite",
+        ],
+        &[
+            "send", "forward", "reply", "respond", "email", "dm", "tell", "notify", "write", "ask",
+            "inform", "invite", "remind", "pay", "transfer", "refund", "share", "post",
+        ],
+    ),
+    (
+        &[
+            "pay", "payment", "transfer", "wire", "remit", "fund", "withdraw", "deposit", "refund",
+            "money", "charge", "request",
+        ],
+        &[
+            "pay",
+            "payment",
+            "transfer",
+            "wire",
+            "remit",
+            "settle",
+            "refund",
+            "fund",
+            "withdraw",
+            "deposit",
+            "send",
+            "reimburse",
+            "tip",
+            "charge",
+            "request",
+        ],
+    ),
+    (
+        &[
+            "delete", "remove", "erase", "rm", "rmdir", "purge", "clear", "trash", "kick", "ban",
+            "unfollow",
+        ],
+        &[
+            "delete",
+            "remove",
+            "erase",
+            "purge",
+            "clear",
+            "trash",
+            "kick",
+            "ban",
+            "drop",
+            "rid",
+            "clean",
+            "wipe",
+            "unsubscribe",
+            "rm",
+        ],
+    ),
+    (
+        &["book", "reserve", "reservation", "rent"],
+        &[
+            "book",
+            "reserve",
+            "reservation",
+            "rent",
+            "secure",
+            "arrange",
+            "hire",
+        ],
+    ),
+    (
+        &["buy", "purchase", "order", "place", "checkout", "subscribe"],
+        &[
+            "buy",
+            "purchase",
+            "order",
+            "get",
+            "subscribe",
+            "acquire",
+            "pay",
+        ],
+    ),
+    (
+        &["cancel", "revoke", "unbook"],
+        &["cancel", "revoke", "undo", "reverse", "call"],
+    ),
+    (
+        &[
+            "post", "tweet", "publish", "share", "retweet", "comment", "mention", "upload",
+        ],
+        &[
+            "post", "tweet", "publish", "share", "retweet", "comment", "mention", "upload",
+            "announce",
+        ],
+    ),
+    (
+        &[
+            "execute", "exec", "run", "control", "start", "stop", "launch", "kill", "shutdown",
+        ],
+        &[
+            "run", "execute", "exec", "start", "stop", "launch", "turn", "switch", "kill", "shut",
+        ],
+    ),
+    (
+        &[
+            "update",
+            "change",
+            "set",
+            "reset",
+            "modify",
+            "edit",
+            "adjust",
+            "reschedule",
+            "move",
+            "rename",
+        ],
+        &[
+            "update",
+            "change",
+            "reset",
+            "modify",
+            "edit",
+            "adjust",
+            "correct",
+            "fix",
+            "move",
+            "increase",
+            "decrease",
+            "raise",
+            "lower",
+            "amend",
+            "switch",
+            "replace",
+            "reschedule",
+            "rename",
+        ],
+    ),
+];
+
+/// Verbs of read-only tools (a tool whose name starts with one may be a prerequisite).
+const READ_VERBS: &[&str] = &[
+    "get", "list", "search", "find", "read", "view", "show", "check", "fetch", "retrieve", "open",
+    "lookup", "query", "browse", "download", "display", "load", "ls", "cat",
+];
+
+/// Verbs of tools that change an existing object the agent first has to look up.
+const CHANGE_VERBS: &[&str] = &[
+    "update",
+    "change",
+    "edit",
+    "modify",
+    "delete",
+    "remove",
+    "cancel",
+    "reschedule",
+    "move",
+    "share",
+    "reply",
+    "forward",
+    "rename",
+    "adjust",
+    "archive",
+];
+
+/// Objects that count as the same thing when matching a change tool with its read tool.
+const OBJECT_GROUPS: &[&[&str]] = &[
+    &["email", "mail", "inbox", "mailbox"],
+    &["file", "document", "drive", "doc"],
+    &["event", "calendar", "meeting", "appointment"],
+    &["payment", "pay", "transaction", "transfer"],
+    &["booking", "reservation", "book", "reserve"],
+];
+
+/// Objects of read tools that read files (for requests that name a file).
+const FILE_OBJECTS: &[&str] = &["file", "document", "doc", "drive", "attachment"];
+
+/// Lower-case, stemmed word tokens of `text` with their byte offsets (no stopword filter).
+fn tokens(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            out.push((s, stem(&text[s..i].to_lowercase())));
+        }
+    }
+    out
+}
+
+fn stems(list: &[&str]) -> HashSet<String> {
+    list.iter().map(|w| stem(w)).collect()
+}
+
+/// Name words of a tool, camelCase/snake_case split and stemmed (stopwords kept: "get", "list").
+fn name_words(tool: &ToolDefinition) -> Vec<String> {
+    let spaced: String = tool
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or(&tool.name)
+        .chars()
+        .flat_map(|c| {
+            if c.is_uppercase() {
+                vec![' ', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    tokens(&spaced)
+        .into_iter()
+        .map(|(_, w)| w)
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// The request's content words with weights: the user's own words 1.0, synonyms [`SYNONYM_WEIGHT`].
+pub fn weighted_request_words(request: &str) -> HashMap<String, f64> {
+    let own = words(request);
+    let mut out: HashMap<String, f64> = own.iter().map(|w| (w.clone(), 1.0)).collect();
+    let all: HashSet<String> = tokens(request).into_iter().map(|(_, w)| w).collect();
+    for (everyday, tool_words) in SYNONYMS {
+        if everyday.iter().any(|w| all.contains(&stem(w))) {
+            for t in *tool_words {
+                out.entry(stem(t)).or_insert(SYNONYM_WEIGHT);
+            }
+        }
+    }
+    out
+}
+
+/// Whether the user's own words (not negated) ask for an effect of `tool`'s verbs. Tools whose
+/// names carry no known effect verb are not restricted (`true`).
+pub fn effect_requested(tool: &ToolDefinition, own: &str) -> bool {
+    effect_classes(tool).is_empty() || cue_said(tool, own)
+}
+
+/// Whether the effect `tool` has is asked for, but of an object another tool of the same effect
+/// names and `tool` does not ("book the hotel" asks `reserve_hotel`, not `book_flight`).
+pub fn other_object_named(tool: &ToolDefinition, tools: &[ToolDefinition], own: &str) -> bool {
+    let classes = effect_classes(tool);
+    if classes.is_empty() {
+        return false;
+    }
+    let mut said: Vec<String> = tokens(own).into_iter().map(|(_, w)| w).collect();
+    said.extend(weighted_request_words(own).into_keys());
+    let said = objects(&said);
+    let own_objects = objects(name_words(tool).get(1..).unwrap_or_default());
+    if !own_objects.is_disjoint(&said) {
+        return false;
+    }
+    tools.iter().filter(|u| u.name != tool.name).any(|u| {
+        let n = name_words(u);
+        n.len() > 1
+            && effect_classes(u).iter().any(|c| classes.contains(c))
+            && !objects(n.get(1..).unwrap_or_default()).is_disjoint(&said)
+    })
+}
+
+fn effect_classes(
+    tool: &ToolDefinition,
+) -> Vec<&'static (&'static [&'static str], &'static [&'static str])> {
+    let names = name_words(tool);
+    let has = |verbs: &[&str], w: &String| verbs.iter().any(|v| stem(v) == *w);
+    // The tool's own verb (its first name word) decides when it is a known effect verb
+    // (`update_scheduled_payment` is an update, not a payment); otherwise any name word does.
+    let mut classes: Vec<&(&[&str], &[&str])> = match names.first() {
+        Some(first) => EFFECTS
+            .iter()
+            .filter(|(verbs, _)| has(verbs, first))
+            .collect(),
+        None => Vec::new(),
+    };
+    if classes.is_empty() {
+        classes = EFFECTS
+            .iter()
+            .filter(|(verbs, _)| names.iter().any(|w| has(verbs, w)))
+            .collect();
+    }
+    classes
+}
+
+fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
+    let classes = effect_classes(tool);
+    let cues: HashSet<String> = classes.iter().flat_map(|(_, c)| stems(c)).collect();
+    tokens(own)
+        .into_iter()
+        .any(|(at, w)| cues.contains(&w) && !crate::rules::is_negated(&own[..at]))
+}
+
+fn file_named() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b[\w\-]+\.(txt|pdf|docx?|csv|xlsx?|md|json|pptx?|odt|rtf|log)\b|\b(the|this|that|my|attached) (notice|bill|invoice|attachment|document|file|letter|statement|contract|receipt)\b",
+        )
+        .expect("file pattern")
+    })
+}
+
+/// Object words of a tool's name (its verb and generic words dropped), grouped synonyms unified.
+fn objects(words: &[String]) -> HashSet<String> {
+    let skip = stems(READ_VERBS)
+        .into_iter()
+        .chain(stems(CHANGE_VERBS))
+        .chain(
+            [
+                "all", "by", "to", "from", "the", "a", "of", "for", "my", "new", "info", "detail",
+                "details", "list",
+            ]
+            .map(stem),
+        )
+        .collect::<HashSet<_>>();
+    words
+        .iter()
+        .filter(|w| !skip.contains(*w) && w.len() > 1)
+        .map(|w| {
+            OBJECT_GROUPS
+                .iter()
+                .find(|g| g.iter().any(|o| stem(o) == *w))
+                .map_or_else(|| w.clone(), |g| stem(g[0]))
+        })
+        .collect()
+}
+
+/// Whether `tool` is a low-risk read tool (risk ≤ 2, name starting with a read verb) whose object
+/// the user's own words name ("which *channel*…" → `list_channels`).
+pub fn read_object_named(tool: &ToolDefinition, own: &str) -> bool {
+    let n = name_words(tool);
+    if tool.risk_level > 2 || !n.first().is_some_and(|w| stems(READ_VERBS).contains(w)) {
+        return false;
+    }
+    let said: Vec<String> = tokens(own).into_iter().map(|(_, w)| w).collect();
+    !objects(&n).is_disjoint(&objects(&said))
+}
+
+/// Raise the low-risk read tools that granted tools (or a named file) depend on, in place.
+pub fn prerequisites(
+    tools: &[ToolDefinition],
+    own: &str,
+    scores: &mut [ToolScore],
+    threshold: f64,
+) {
+    let read = stems(READ_VERBS);
+    let change = stems(CHANGE_VERBS);
+    let names: Vec<Vec<String>> = tools.iter().map(name_words).collect();
+    let changed: Vec<HashSet<String>> = tools
+        .iter()
+        .zip(&names)
+        .zip(scores.iter())
+        .filter(|((_, n), s)| s.p >= threshold && n.iter().any(|w| change.contains(w)))
+        .map(|((_, n), _)| objects(n))
+        .collect();
+    let file = file_named().is_match(own);
+    let file_objects = stems(FILE_OBJECTS);
+    for ((tool, n), score) in tools.iter().zip(&names).zip(scores.iter_mut()) {
+        if tool.risk_level > 2
+            || score.p >= threshold
+            || !n.first().is_some_and(|w| read.contains(w))
+        {
+            continue;
+        }
+        let own_objects = objects(n);
+        let depends = changed.iter().any(|c| !c.is_disjoint(&own_objects))
+            || (file && n.iter().any(|w| file_objects.contains(w)));
+        if depends {
+            score.p = score.p.max(P_PREREQUISITE);
+            score.firm = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spending_questions_speak_of_transactions() {
+        let w = weighted_request_words("How much did I spend on food last month?");
+        assert_eq!(w.get(&stem("transactions")), Some(&SYNONYM_WEIGHT));
+        assert_eq!(w.get(&stem("restaurant")), Some(&SYNONYM_WEIGHT));
+        assert_eq!(w.get(&stem("spend")), Some(&1.0));
+    }
+
+    #[test]
+    fn risky_effects_need_the_users_own_verb() {
+        let pay = ToolDefinition::new("send_payment", "Send money to an IBAN", 5);
+        assert!(effect_requested(&pay, "Pay the bill in bill.pdf"));
+        assert!(!effect_requested(&pay, "How much did I spend last month?"));
+        assert!(!effect_requested(
+            &pay,
+            "Check my transactions but don't pay anything"
+        ));
+        let book = ToolDefinition::new("book_flight", "Book a seat", 5);
+        assert!(!effect_requested(
+            &book,
+            "Compare flights to Rome, but don't book yet"
+        ));
+        assert!(effect_requested(
+            &book,
+            "Please book the 9am flight to Rome"
+        ));
+        let odd = ToolDefinition::new("frobnicate", "", 5);
+        assert!(effect_requested(&odd, "anything"));
+        let hotel = ToolDefinition::new("reserve_hotel", "", 4);
+        let tools = [book.clone(), hotel.clone()];
+        assert!(other_object_named(
+            &book,
+            &tools,
+            "Book the cheapest hotel in Paris"
+        ));
+        assert!(!other_object_named(
+            &hotel,
+            &tools,
+            "Book the cheapest hotel in Paris"
+        ));
+    }
+
+    #[test]
+    fn change_tools_pull_in_their_read_tools_and_files_their_readers() {
+        let tools = vec![
+            ToolDefinition::new("get_scheduled_payments", "", 1),
+            ToolDefinition::new("update_scheduled_payment", "", 4),
+            ToolDefinition::new("read_document", "", 1),
+            ToolDefinition::new("get_weather", "", 1),
+        ];
+        let low = ToolScore {
+            p: 0.01,
+            firm: false,
+        };
+        let mut scores = vec![
+            low,
+            ToolScore {
+                p: 0.9,
+                firm: false,
+            },
+            low,
+            low,
+        ];
+        prerequisites(&tools, "adjust my rent payment", &mut scores, 0.2);
+        assert!(scores[0].p >= 0.2 && scores[2].p < 0.2 && scores[3].p < 0.2);
+        let mut scores = vec![low, low, low, low];
+        prerequisites(&tools, "what does notice.txt say?", &mut scores, 0.2);
+        assert!(scores[0].p < 0.2 && scores[2].p >= 0.2 && scores[3].p < 0.2);
+    }
+}

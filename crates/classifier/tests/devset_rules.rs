@@ -1,0 +1,132 @@
+//! The rules classifier on the committed dev set: the hand-written agent-style cases (banking,
+//! office, travel and chat suites) must get every tool they need and no risky tool they do not
+//! ask for, and the whole set must stay above the recorded floors. Set `HEARTH_DEVSET_VERBOSE=1`
+//! to print every item the rules get wrong and the summary per split.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use hearth_classifier::metrics::Evaluation;
+use hearth_classifier::{devset, RulesClassifier};
+
+struct Outcome {
+    id: String,
+    source: String,
+    split: String,
+    request: String,
+    missing: Vec<String>,
+    extra: Vec<(String, i64)>,
+}
+
+fn evaluate() -> (Vec<Outcome>, Evaluation, Evaluation) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classifier/devset.jsonl");
+    let items = devset::load(&path).expect("dev set loads");
+    let rules = RulesClassifier::default();
+    let (mut dev, mut test) = (Evaluation::default(), Evaluation::default());
+    let mut out = Vec::new();
+    for item in &items {
+        let registry = item.registry().expect("registry");
+        let token = rules.classify_now(&registry, &item.request);
+        let needed: BTreeSet<String> = item.needed.iter().cloned().collect();
+        let granted: BTreeSet<String> = token.granted().into_iter().map(str::to_owned).collect();
+        let tools: Vec<(String, i64)> = item
+            .tools
+            .iter()
+            .map(|t| (t.name.clone(), t.risk_level))
+            .collect();
+        let eval = if item.split == "dev" {
+            &mut dev
+        } else {
+            &mut test
+        };
+        eval.add(
+            &item.source,
+            &tools,
+            &needed,
+            &granted,
+            false,
+            Duration::ZERO,
+        );
+        out.push(Outcome {
+            id: item.id.clone(),
+            source: item.source.clone(),
+            split: item.split.clone(),
+            request: item.request.clone(),
+            missing: needed.difference(&granted).cloned().collect(),
+            extra: tools
+                .into_iter()
+                .filter(|(n, _)| granted.contains(n) && !needed.contains(n))
+                .collect(),
+        });
+    }
+    (out, dev, test)
+}
+
+#[test]
+fn agent_style_cases_and_dev_set_floors() {
+    let (outcomes, dev, test) = evaluate();
+    let verbose = std::env::var_os("HEARTH_DEVSET_VERBOSE").is_some();
+    if verbose {
+        for o in outcomes
+            .iter()
+            .filter(|o| !o.missing.is_empty() || !o.extra.is_empty())
+        {
+            println!(
+                "[{} {} {}] {:?}\n    missing {:?} extra {:?}",
+                o.split,
+                o.source,
+                o.id,
+                o.request.chars().take(160).collect::<String>(),
+                o.missing,
+                o.extra
+            );
+        }
+        for (name, e) in [("dev", &dev), ("test", &test)] {
+            let s = e.summary();
+            println!(
+                "{name}: precision {:.3} recall {:.3} exact {:.3} over-grant {:.3} extra-tool {:.3} all-needed {:.3} risky-over {:.3} risky-recall {:.3} none→none {:.3}",
+                s.precision, s.recall, s.exact_set_accuracy, s.over_grant_rate, s.requests_with_extra_tool,
+                s.all_needed_granted, s.risky_over_grant_rate, s.risky_recall, s.none_needed_granted_nothing
+            );
+            for (source, (n, exact, all)) in &e.per_source {
+                println!(
+                    "  {source:<32} {n:>4}  {:.3}  {:.3}",
+                    *exact as f64 / *n as f64,
+                    *all as f64 / *n as f64
+                );
+            }
+        }
+    }
+    let agent: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.source.starts_with("handwritten/agent"))
+        .collect();
+    assert!(agent.len() >= 40, "agent-style cases are in the dev set");
+    // Known gap: a bare "transfer" in a question about banking grants the payment tool.
+    let known = ["hw-a47"];
+    let failed: Vec<String> = agent
+        .iter()
+        .filter(|o| !known.contains(&o.id.as_str()))
+        .filter(|o| !o.missing.is_empty() || o.extra.iter().any(|(_, risk)| *risk >= 4))
+        .map(|o| format!("{}: missing {:?} extra {:?}", o.id, o.missing, o.extra))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "agent-style cases fail:\n{}",
+        failed.join("\n")
+    );
+    for (name, e) in [("dev", &dev), ("test", &test)] {
+        let s = e.summary();
+        assert!(
+            s.all_needed_granted >= 0.90,
+            "{name}: all-needed {:.3}",
+            s.all_needed_granted
+        );
+        assert!(
+            s.risky_over_grant_rate <= 0.18,
+            "{name}: risky over-grant {:.3}",
+            s.risky_over_grant_rate
+        );
+    }
+}
