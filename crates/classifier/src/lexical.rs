@@ -322,7 +322,10 @@ mod tests {
             ["search", "email", "alic"]
         );
         assert_eq!(words("Booking flights"), ["book", "flight"]);
-        assert_eq!(words("spent paid payments emails"), ["spend", "pay", "pay", "email"]);
+        assert_eq!(
+            words("spent paid payments emails"),
+            ["spend", "pay", "pay", "email"]
+        );
     }
 
     #[test]

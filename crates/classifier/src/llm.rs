@@ -49,6 +49,29 @@ impl Default for Calibration {
 }
 
 impl Calibration {
+    /// No correction.
+    pub const IDENTITY: Self = Self {
+        scale: 1.0,
+        bias: 0.0,
+    };
+
+    /// The calibration measured for a model: SmolLM2's (the default, fitted on the BFCL dev
+    /// split) for SmolLM2 checkpoints, none for other models. A bias fitted on one model's
+    /// answers says nothing about another's: applied to Gemma 3 270M it turned every answer
+    /// into a yes.
+    pub fn for_model(info: &hearth_engine::ModelInfo) -> Self {
+        let name = info
+            .gguf
+            .get_str("general.name")
+            .map(str::to_owned)
+            .unwrap_or_else(|| info.path.to_string_lossy().into_owned());
+        if name.to_ascii_lowercase().contains("smollm2") {
+            Self::default()
+        } else {
+            Self::IDENTITY
+        }
+    }
+
     /// Apply to a raw probability.
     pub fn apply(&self, p: f64) -> f64 {
         sigmoid(self.scale * logit(p) + self.bias)
@@ -68,8 +91,9 @@ pub struct LlmConfig {
     pub timeout: Duration,
     /// Include the few-shot turns (per-tool mode).
     pub few_shot: bool,
-    /// Calibration of the model's P(yes).
-    pub calibration: Calibration,
+    /// Calibration of the model's P(yes); `None` uses the one measured for the model
+    /// ([`Calibration::for_model`]).
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for LlmConfig {
@@ -80,7 +104,7 @@ impl Default for LlmConfig {
             risky_threshold: 0.7,
             timeout: Duration::from_secs(60),
             few_shot: true,
-            calibration: Calibration::default(),
+            calibration: None,
         }
     }
 }
@@ -117,6 +141,8 @@ pub struct LlmClassifier {
     model: Model,
     label: String,
     config: LlmConfig,
+    /// The model's own calibration, used unless the config names one.
+    model_calibration: Calibration,
 }
 
 impl LlmClassifier {
@@ -127,10 +153,12 @@ impl LlmClassifier {
             .path
             .file_stem()
             .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+        let model_calibration = Calibration::for_model(model.info());
         Self {
             model,
             label,
             config: LlmConfig::default(),
+            model_calibration,
         }
     }
 
@@ -172,10 +200,8 @@ impl LlmClassifier {
         let raw = tokio::time::timeout(self.config.timeout, work)
             .await
             .map_err(|_| LlmError::Timeout(self.config.timeout))??;
-        Ok(raw
-            .into_iter()
-            .map(|p| self.config.calibration.apply(p))
-            .collect())
+        let calibration = self.config.calibration.unwrap_or(self.model_calibration);
+        Ok(raw.into_iter().map(|p| calibration.apply(p)).collect())
     }
 
     async fn score_per_tool(

@@ -228,3 +228,11 @@ fn the_api_future_is_send_for_async_servers() {
         .block_on(future);
     assert_eq!(token.classification_method, "rule-based");
 }
+
+#[test]
+fn smollm2_gets_its_measured_calibration() {
+    // Fitted on SmolLM2's answers; other models get none rather than SmolLM2's bias.
+    let calibration = hearth_classifier::Calibration::for_model(model().info());
+    assert_eq!(calibration, hearth_classifier::Calibration::default());
+    assert_ne!(calibration, hearth_classifier::Calibration::IDENTITY);
+}
