@@ -138,20 +138,11 @@ pub fn pull(args: PullArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    let mut bars = Bars::default();
     runtime.block_on(registry::pull(&store, &name, &opts, |v| {
-        let status = v["status"].as_str().unwrap_or_default();
-        match (v["digest"].as_str(), v["total"].as_u64()) {
-            (Some(d), Some(total)) => {
-                let pb = bars
-                    .entry(d.to_owned())
-                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
-                pb.set_position(v["completed"].as_u64().unwrap_or(0));
-                if pb.position() >= total {
-                    pb.finish();
-                }
-            }
-            _ => eprintln!("{status}"),
+        match v["digest"].as_str() {
+            Some(d) if bars.update(d, &v) => {}
+            _ => eprintln!("{}", v["status"].as_str().unwrap_or_default()),
         }
     }))?;
     Ok(())
@@ -165,23 +156,16 @@ fn pull_hf(store: &Store, name: &ModelName) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    let mut bars = Bars::default();
     let pulled = runtime.block_on(hearth_airgap::hf::pull(store, name, &opts, |v| {
         let status = v["status"].as_str().unwrap_or_default();
-        match v["total"].as_u64() {
-            Some(total) => {
-                let pb = bars
-                    .entry(status.to_owned())
-                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
-                pb.set_position(v["completed"].as_u64().unwrap_or(0));
-                if pb.position() >= total {
-                    pb.finish();
-                }
-            }
-            None if status.starts_with("tokenizer check") || status == "success" => {
-                eprintln!("{status}")
-            }
-            None => tracing::debug!("{status}"),
+        if bars.update(status, &v) {
+            return;
+        }
+        if status.starts_with("tokenizer check") || status == "success" {
+            eprintln!("{status}")
+        } else {
+            tracing::debug!("{status}")
         }
     }))?;
     let from = match pulled.source {
@@ -239,26 +223,37 @@ pub fn push(args: PushArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut bars: std::collections::HashMap<String, indicatif::ProgressBar> = Default::default();
+    let mut bars = Bars::default();
     runtime.block_on(registry::push(&store, &name, &opts, |v| {
-        let status = v["status"].as_str().unwrap_or_default();
-        match (
-            v["digest"].as_str(),
-            v["completed"].as_u64(),
-            v["total"].as_u64(),
-        ) {
-            (Some(d), Some(done), Some(total)) => {
-                let pb = bars
-                    .entry(d.to_owned())
-                    .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
-                pb.set_position(done);
-                if done >= total {
-                    pb.finish();
-                }
-            }
-            (Some(_), None, _) => {}
-            _ => eprintln!("{status}"),
+        match (v["digest"].as_str(), v["completed"].is_u64()) {
+            (Some(d), true) if bars.update(d, &v) => {}
+            (Some(_), false) => {}
+            _ => eprintln!("{}", v["status"].as_str().unwrap_or_default()),
         }
     }))?;
     Ok(())
+}
+
+/// Byte bars for Ollama's progress objects (`{"status", "total", "completed"}`), one per key
+/// (a digest, or the status for Hugging Face downloads); hidden off a terminal.
+#[derive(Default)]
+struct Bars(std::collections::HashMap<String, indicatif::ProgressBar>);
+
+impl Bars {
+    /// Move `key`'s bar to `v`'s `completed` of its `total`; `false` when `v` has no total.
+    fn update(&mut self, key: &str, v: &serde_json::Value) -> bool {
+        let Some(total) = v["total"].as_u64() else {
+            return false;
+        };
+        let status = v["status"].as_str().unwrap_or_default();
+        let pb = self
+            .0
+            .entry(key.to_owned())
+            .or_insert_with(|| hearth_airgap::progress::bytes_bar(total, status));
+        pb.set_position(v["completed"].as_u64().unwrap_or(0));
+        if pb.position() >= total {
+            pb.finish();
+        }
+        true
+    }
 }

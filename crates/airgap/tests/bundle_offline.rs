@@ -50,24 +50,7 @@ fn bundle_serves_offline_with_empty_home() {
     let home = work.path().join("home");
     std::fs::create_dir(&home).unwrap();
 
-    let flags = common::unshare_flags();
-    let mut cmd = match flags {
-        Some(flags) => {
-            eprintln!("isolating with `unshare {flags}` (no network, models/ hidden)");
-            let mut c = Command::new("unshare");
-            c.args([flags, "sh", "-c", SCRIPT]);
-            c
-        }
-        None => {
-            eprintln!(
-                "WARNING: no network namespace available here; running with an empty HOME only \
-                 (the network and the source tree's models/ stay visible)"
-            );
-            let mut c = Command::new("sh");
-            c.args(["-c", SCRIPT]);
-            c
-        }
-    };
+    let (mut cmd, isolated) = common::isolated_sh(SCRIPT);
     let out = cmd
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -75,14 +58,14 @@ fn bundle_serves_offline_with_empty_home() {
         .env("BUNDLE", &bundle)
         .env("WORK", work.path())
         .env("REPO_MODELS", common::repo_models_dir())
-        .env("ISOLATE", if flags.is_some() { "1" } else { "0" })
+        .env("ISOLATE", if isolated { "1" } else { "0" })
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}\n{stderr}");
     assert!(out.status.success(), "offline script failed");
-    if flags.is_some() {
+    if isolated {
         assert!(stdout.contains("interfaces: lo \n"), "{stdout}");
         assert!(!stdout.contains("NETWORK REACHABLE"));
     }

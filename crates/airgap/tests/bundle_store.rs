@@ -109,14 +109,6 @@ fn make_store_model(hearth: &Path, store_dir: &Path) -> Store {
     store
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
     stdout
         .lines()
@@ -178,43 +170,26 @@ fn a_store_model_is_bundled_and_served_offline_under_its_own_name() {
     std::fs::create_dir(&home).unwrap();
     let user_store = work.path().join("empty-store");
     std::fs::create_dir(&user_store).unwrap();
-    let flags = common::unshare_flags();
-    let mut cmd = match flags {
-        Some(flags) => {
-            eprintln!("isolating with `unshare {flags}` (no network, models/ hidden)");
-            let mut c = Command::new("unshare");
-            c.args([flags, "sh", "-c", SCRIPT]);
-            c
-        }
-        None => {
-            eprintln!(
-                "WARNING: no network namespace available here; running with an empty HOME only \
-                 (the network and the source tree's models/ stay visible)"
-            );
-            let mut c = Command::new("sh");
-            c.args(["-c", SCRIPT]);
-            c
-        }
-    };
+    let (mut cmd, isolated) = common::isolated_sh(SCRIPT);
     let out = cmd
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
         .env("OLLAMA_MODELS", &user_store)
-        .env("OLLAMA_HOST", format!("127.0.0.1:{}", free_port()))
+        .env("OLLAMA_HOST", format!("127.0.0.1:{}", common::free_port()))
         .env("BUNDLE", &bundle)
         .env("HEARTH", &hearth)
         .env("NAME", NAME)
         .env("WORK", work.path())
         .env("REPO_MODELS", common::repo_models_dir())
-        .env("ISOLATE", if flags.is_some() { "1" } else { "0" })
+        .env("ISOLATE", if isolated { "1" } else { "0" })
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}\n{stderr}");
     assert!(out.status.success(), "offline script failed");
-    if flags.is_some() {
+    if isolated {
         assert!(stdout.contains("interfaces: lo \n"), "{stdout}");
         assert!(!stdout.contains("NETWORK REACHABLE"));
     }
@@ -304,7 +279,7 @@ fn a_store_model_is_bundled_and_served_offline_under_its_own_name() {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &fresh)
-        .env("OLLAMA_HOST", format!("127.0.0.1:{}", free_port()))
+        .env("OLLAMA_HOST", format!("127.0.0.1:{}", common::free_port()))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -36,15 +36,6 @@ fn hearth(store: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Start `hearth ARGS` on `store` and wait until `addr` accepts connections.
 fn start(store: &Path, args: &[&str], addr: &str) -> Kill {
     let child = Kill(
@@ -90,24 +81,8 @@ fn import_registry_pull_export_import() {
     let out = hearth(&a, &["import", gguf.to_str().unwrap(), "--name", "smol:q4"]);
     assert!(out.status.success());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let _registry = Kill(
-        Command::new(common::hearth_bin())
-            .args(["registry", "--host", &addr])
-            .env("OLLAMA_MODELS", &a)
-            .spawn()
-            .unwrap(),
-    );
-    let up = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(&addr).is_ok()
-    });
-    assert!(up, "hearth registry did not listen on {addr}");
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let _registry = start(&a, &["registry", "--host", &addr], &addr);
 
     let remote = format!("{addr}/library/smol:q4");
     let out = hearth(&b, &["pull", "--insecure", &remote]);
@@ -187,8 +162,8 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
     assert!(out.status.success());
 
     // A: `hearth serve --registry`; B: a plain `hearth serve` with an empty store.
-    let addr_a = format!("127.0.0.1:{}", free_port());
-    let addr_b = format!("127.0.0.1:{}", free_port());
+    let addr_a = format!("127.0.0.1:{}", common::free_port());
+    let addr_b = format!("127.0.0.1:{}", common::free_port());
     let _serve_a = start(&a, &["serve", "--registry", "--host", &addr_a], &addr_a);
     let _serve_b = start(&b, &["serve", "--host", &addr_b], &addr_b);
     let http = reqwest::Client::new();
@@ -278,7 +253,7 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
     );
 
     // B pushes on to C, a writable `hearth registry`.
-    let addr_c = format!("127.0.0.1:{}", free_port());
+    let addr_c = format!("127.0.0.1:{}", common::free_port());
     let _registry_c = start(&c, &["registry", "--writable", "--host", &addr_c], &addr_c);
     let target = format!("{addr_c}/team/smol:q4");
     let copied = http

@@ -46,3 +46,34 @@ pub fn unshare_flags() -> Option<&'static str> {
             .is_ok_and(|s| s.success())
     })
 }
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `sh -c SCRIPT` in new namespaces without a network (and with a private mount table) when
+/// [`unshare_flags`] finds a way, else plainly with a loud warning; the flag says which.
+pub fn isolated_sh(script: &str) -> (Command, bool) {
+    match unshare_flags() {
+        Some(flags) => {
+            eprintln!("isolating with `unshare {flags}` (no network, models/ hidden)");
+            let mut c = Command::new("unshare");
+            c.args([flags, "sh", "-c", script]);
+            (c, true)
+        }
+        None => {
+            eprintln!(
+                "WARNING: no network namespace available here; running with an empty HOME only \
+                 (the network and the source tree's models/ stay visible)"
+            );
+            let mut c = Command::new("sh");
+            c.args(["-c", script]);
+            (c, false)
+        }
+    }
+}

@@ -17,7 +17,7 @@ use crate::names::ModelName;
 use crate::state::AppState;
 
 pub(super) struct App {
-    router: Router,
+    pub(super) router: Router,
     pub(super) stats: Arc<FakeStats>,
     dir: tempfile::TempDir,
 }

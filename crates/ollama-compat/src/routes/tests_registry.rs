@@ -14,12 +14,9 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
-use crate::catalog::BundledEntry;
-use crate::config::ServerConfig;
-use crate::fake::{FakeLoader, FakeStats};
+use super::tests::{app_with, App};
 use crate::names::ModelName;
 use crate::registry_client::{ProgressSink, RegistryClient, RegistryError};
-use crate::state::AppState;
 use crate::store::manifest::{self as mt, Layer, Manifest};
 use crate::store::Store;
 
@@ -119,36 +116,6 @@ impl RegistryClient for FakeRegistry {
         progress: ProgressSink,
     ) -> BoxFuture<'static, Result<(), RegistryError>> {
         self.run("push", None, name, insecure, progress)
-    }
-}
-
-struct App {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
-fn app_with(f: impl FnOnce(&mut ServerConfig)) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let weights = dir.path().join("fake.gguf");
-    std::fs::write(&weights, b"not really a gguf").unwrap();
-    let bundled = vec![BundledEntry {
-        name: ModelName::parse("fake:1m").unwrap(),
-        aliases: vec![ModelName::parse("fake").unwrap()],
-        path: weights,
-        sha256: crate::store::Digest::of(b"not really a gguf")
-            .hex()
-            .to_owned(),
-        size: 17,
-        family: "llama".into(),
-        quantization: "Q4_0".into(),
-        license: "MIT".into(),
-    }];
-    let mut config = ServerConfig::new(dir.path().join("models"));
-    f(&mut config);
-    let loader = Arc::new(FakeLoader(Arc::new(FakeStats::default())));
-    App {
-        router: super::router(AppState::new(config, loader, bundled)),
-        _dir: dir,
     }
 }
 
