@@ -1,7 +1,8 @@
 //! Engine benchmarks on the default bundled model, labelled by backend (`cpu/prefill`, …):
 //! prefill of a 512-token prompt (pp512), decode of 128 tokens (tg128), time to first token, and
 //! aggregate decode throughput with 1, 4 and 8 concurrent sequences (the span in which all of
-//! them are decoding, as llama-batched-bench's S_TG).
+//! them are decoding, as llama-batched-bench's S_TG), plus the 8/1 scaling measured in
+//! alternating rounds.
 //!
 //! Prefill and single-stream decode throughput come from the engine's own timings
 //! (`prompt_eval_duration_ns`, `eval_duration_ns`), normalised by the tokens actually evaluated,
@@ -255,6 +256,53 @@ fn decode_phase(streams: &[Vec<Instant>]) -> (u64, Duration) {
     (tokens as u64, end.saturating_duration_since(start))
 }
 
+/// Decode `n` story prompts side by side: (tokens, span) of their shared decode phase.
+fn concurrent_decode(b: &'static Bench, n: usize) -> (u64, Duration) {
+    let readers: Vec<_> = (0..n)
+        .map(|_| start(&b.model, b.story_prompt(), DECODE_TOKENS))
+        .map(|g| std::thread::spawn(move || token_times(g)))
+        .collect();
+    let streams: Vec<_> = readers
+        .into_iter()
+        .map(|r| r.join().expect("a reader thread panicked"))
+        .collect();
+    let (tokens, took) = decode_phase(&streams);
+    let want = u64::from(DECODE_TOKENS) * n as u64;
+    assert!(
+        tokens >= want / 2,
+        "only {tokens} of {want} tokens fell in the shared decode phase (early end of text?)"
+    );
+    (tokens, took)
+}
+
+/// Per-round ratios of 8-sequence to 1-sequence aggregate decode, for the summary.
+static SCALING: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+
+/// The 8/1 scaling measured in alternating rounds (one sequence, then eight), so that the
+/// shared machine's drift over minutes does not land on one side of the ratio.
+fn scaling(c: &mut Criterion, b: &'static Bench, backend: &str) {
+    let mut group = c.benchmark_group(format!("{backend}/aggregate_decode"));
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.bench_function("x8_over_x1_interleaved", |bencher| {
+        bencher.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (one, one_took) = concurrent_decode(b, 1);
+                let (eight, eight_took) = concurrent_decode(b, 8);
+                let rate =
+                    |tokens: u64, took: Duration| tokens as f64 / took.as_secs_f64().max(1e-9);
+                SCALING
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(rate(eight, eight_took) / rate(one, one_took));
+                total += one_took + eight_took;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
 fn aggregate_decode(c: &mut Criterion, b: &'static Bench, backend: &str) {
     let mut group = c.benchmark_group(format!("{backend}/aggregate_decode"));
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -270,19 +318,7 @@ fn aggregate_decode(c: &mut Criterion, b: &'static Bench, backend: &str) {
             bencher.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let readers: Vec<_> = (0..n)
-                        .map(|_| start(&b.model, b.story_prompt(), DECODE_TOKENS))
-                        .map(|g| std::thread::spawn(move || token_times(g)))
-                        .collect();
-                    let streams: Vec<_> = readers
-                        .into_iter()
-                        .map(|r| r.join().expect("a reader thread panicked"))
-                        .collect();
-                    let (tokens, took) = decode_phase(&streams);
-                    assert!(
-                        tokens >= want / 2,
-                        "only {tokens} of {want} tokens fell in the shared decode phase (early end of text?)"
-                    );
+                    let (tokens, took) = concurrent_decode(b, n);
                     record(key, tokens as f64, took);
                     total += normalise(took, tokens, want);
                 }
@@ -306,7 +342,7 @@ fn summary_path() -> PathBuf {
 
 fn write_summary(b: &Bench, backend: &str) {
     let summary = SUMMARY.lock().unwrap_or_else(|e| e.into_inner());
-    if summary.is_empty() {
+    if summary.is_empty() && SCALING.lock().map_or(true, |s| s.is_empty()) {
         return;
     }
     let mut results = serde_json::Map::new();
@@ -317,6 +353,15 @@ fn write_summary(b: &Bench, backend: &str) {
             serde_json::json!({ "tok_s": units / secs.max(1e-9), "tokens": units, "samples": samples })
         };
         results.insert(key.to_owned(), value);
+    }
+    let mut ratios = SCALING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if !ratios.is_empty() {
+        ratios.sort_by(f64::total_cmp);
+        results.insert(
+            "scaling_x8_over_x1".to_owned(),
+            serde_json::json!({ "ratio": ratios[ratios.len() / 2], "rounds": ratios.len(),
+                                "min": ratios[0], "max": ratios[ratios.len() - 1] }),
+        );
     }
     let info = b.model.info();
     let json = serde_json::json!({
@@ -346,6 +391,7 @@ fn main() {
     decode(&mut criterion, b, backend);
     time_to_first_token(&mut criterion, b, backend);
     aggregate_decode(&mut criterion, b, backend);
+    scaling(&mut criterion, b, backend);
     criterion.final_summary();
     write_summary(b, backend);
 }

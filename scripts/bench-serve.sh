@@ -100,9 +100,10 @@ measure() { # KIND PARALLEL CLIENTS
     stop
 }
 
+# Each hearth case right next to its llama-server case: the machine's speed drifts over minutes.
 measure hearth 1 1
-measure hearth 8 8
 measure llama 1 1
+measure hearth 8 8
 measure llama 8 8
 
 say "engine in-process: hearth run --verbose (no server answering), $rounds runs"

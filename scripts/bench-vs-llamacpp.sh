@@ -9,7 +9,8 @@
 # LLAMACPP_PY_VERSION), built once under target/llamacpp with cmake in Release mode: llama-bench
 # (pp512/tg128), llama-batched-bench (aggregate decode with 1/4/8 sequences) and llama-server (for
 # HTTP-level comparisons by hand). It is built for the same ISA as hearth's engine (x86-64-v3:
-# AVX2/FMA/F16C/BMI2, GGML_NATIVE=OFF) and both run with one thread per physical core.
+# AVX2/FMA/F16C/BMI2, GGML_NATIVE=OFF) and both run with one thread per physical core. llama.cpp
+# runs before and after hearth and the table uses the mean of the two (the drift is printed).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +29,7 @@ for arg in "$@"; do
         --quick) quick=1 ;;
         --no-hearth) run_hearth=0 ;;
         -h | --help)
-            sed -n '2,13s/^# \{0,1\}//p' "$0"
+            sed -n '2,15s/^# \{0,1\}//p' "$0"
             exit 0
             ;;
         *) die "unknown argument: $arg" ;;
@@ -105,17 +106,21 @@ fi
 results="$work/results"
 mkdir -p "$results"
 
-# --- llama.cpp runs -------------------------------------------------------------------------------
-say "llama-bench: pp512 + tg128, $threads threads, $reps repetitions"
-"$bin/llama-bench" -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" -o json >"$results/llama-bench.json" \
-    2>"$results/llama-bench.log" || die "llama-bench failed; see $results/llama-bench.log"
+# --- runs ----------------------------------------------------------------------------------------
+# llama.cpp runs before and after hearth's bench, and the table uses the mean of the two: these
+# shared machines drift by tens of percent over minutes, and a peer measured only before (or
+# only after) would put all of that drift into the ratio. The drift is printed with the table.
+llama_runs() { # TAG
+    say "llama-bench ($1): pp512 + tg128, $threads threads, $reps repetitions"
+    "$bin/llama-bench" -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" -o json >"$results/llama-bench-$1.json" \
+        2>"$results/llama-bench-$1.log" || die "llama-bench failed; see $results/llama-bench-$1.log"
+    say "llama-batched-bench ($1): aggregate decode of 128 tokens with 1, 4 and 8 sequences"
+    "$bin/llama-batched-bench" -m "$model" -c 4096 -b 512 -ub 512 -npp 32 -ntg 128 -npl 1,4,8 -t "$threads" \
+        --output-format jsonl >"$results/batched-bench-$1.out" 2>&1 ||
+        die "llama-batched-bench failed; see $results/batched-bench-$1.out"
+}
+llama_runs before
 
-say "llama-batched-bench: aggregate decode of 128 tokens with 1, 4 and 8 sequences"
-"$bin/llama-batched-bench" -m "$model" -c 4096 -b 512 -ub 512 -npp 32 -ntg 128 -npl 1,4,8 -t "$threads" \
-    --output-format jsonl >"$results/batched-bench.out" 2>&1 ||
-    die "llama-batched-bench failed; see $results/batched-bench.out"
-
-# --- hearth ---------------------------------------------------------------------------------------
 hearth_json="$target_dir/hearth-bench.json"
 if ((run_hearth)); then
     say "hearth: cargo bench --bench engine"
@@ -125,28 +130,34 @@ if ((run_hearth)); then
     cargo bench --bench engine -- "${criterion_args[@]}"
 fi
 [[ -f $hearth_json ]] || die "no $hearth_json (run: cargo bench --bench engine)"
+llama_runs after
 
 # --- table ----------------------------------------------------------------------------------------
-python3 - "$hearth_json" "$results/llama-bench.json" "$results/batched-bench.out" "$threads" "$isa_note" \
-    "$py_version" "$work/comparison.json" "$load_note" <<'PY'
-import json, sys
+python3 - "$hearth_json" "$results" "$threads" "$isa_note" "$py_version" "$work/comparison.json" "$load_note" <<'PY'
+import json, os, sys
 
-hearth_path, bench_path, batched_path, threads, isa_note, py_version, out_path, load_note = sys.argv[1:]
+hearth_path, results, threads, isa_note, py_version, out_path, load_note = sys.argv[1:]
 hearth = json.load(open(hearth_path))
 h = {k: v.get("tok_s") for k, v in hearth["results"].items()}
 
-llama = {}
-for row in json.load(open(bench_path)):
-    if row.get("n_prompt") == 512 and row.get("n_gen") == 0:
-        llama["pp512"] = row["avg_ts"]
-    elif row.get("n_prompt") == 0 and row.get("n_gen") == 128:
-        llama["tg128"] = row["avg_ts"]
-for line in open(batched_path):
-    line = line.strip()  # JSON lines among llama.cpp's log output
-    if line.startswith('{"'):
-        row = json.loads(line)
-        if "pl" in row and "speed_tg" in row:
-            llama[f"decode_x{row['pl']}"] = row["speed_tg"]
+def llama_run(tag):
+    llama = {}
+    for row in json.load(open(os.path.join(results, f"llama-bench-{tag}.json"))):
+        if row.get("n_prompt") == 512 and row.get("n_gen") == 0:
+            llama["pp512"] = row["avg_ts"]
+        elif row.get("n_prompt") == 0 and row.get("n_gen") == 128:
+            llama["tg128"] = row["avg_ts"]
+    for line in open(os.path.join(results, f"batched-bench-{tag}.out")):
+        line = line.strip()  # JSON lines among llama.cpp's log output
+        if line.startswith('{"'):
+            row = json.loads(line)
+            if "pl" in row and "speed_tg" in row:
+                llama[f"decode_x{row['pl']}"] = row["speed_tg"]
+    return llama
+
+before, after = llama_run("before"), llama_run("after")
+llama = {k: (before[k] + after[k]) / 2 for k in before if k in after}
+drift = {k: after[k] / before[k] - 1 for k in llama if before[k]}
 
 def ratio(a, b):
     return a / b if a and b else None
@@ -177,14 +188,21 @@ for label, key, tool in rows:
 sh, sl = ratio(h.get("decode_x8"), h.get("decode_x1")), ratio(llama.get("decode_x8"), llama.get("decode_x1"))
 table["scaling_x8_over_x1"] = {"hearth": sh, "llama_cpp": sl}
 print(f"{'aggregate scaling 8 seq / 1 seq':32} {times(sh, 10)} {times(sl, 10)}")
+inter = hearth["results"].get("scaling_x8_over_x1")
+if inter:
+    table["scaling_x8_over_x1"]["hearth_interleaved"] = inter
+    print(f"{'  hearth, alternating 1/8 rounds':32} {times(inter['ratio'], 10)}   (median of {inter['rounds']} rounds, "
+          f"{inter['min']:.2f}x to {inter['max']:.2f}x)")
 ttft = hearth["results"].get("ttft_prompt64", {}).get("ms")
 if ttft is not None:
     print(f"{'hearth time to first token (64-token prompt)':46} {ttft:.1f} ms")
-print("ratio > 1 means hearth is faster. hearth: engine-reported timings (criterion, target/hearth-bench.json); "
+print("ratio > 1 means hearth is faster. hearth: criterion bench (target/hearth-bench.json); "
       "llama.cpp: llama-bench averages and llama-batched-bench S_TG.")
+print("llama.cpp: mean of a run before and a run after hearth's; drift after/before: "
+      + ", ".join(f"{k} {v:+.0%}" for k, v in drift.items()))
 print(load_note)
 json.dump({"threads": int(threads), "isa": isa_note, "llama_cpp_python": py_version, "load": load_note,
-           "results": table},
+           "llama_cpp_drift": drift, "results": table},
           open(out_path, "w"), indent=2)
 print(f"written: {out_path}")
 PY
