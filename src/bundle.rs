@@ -47,13 +47,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<()> {
             eprintln!(
                 "bundled {} from {} ({} layers, {size} bytes)",
                 m.name.display(),
-                stores
-                    .iter()
-                    .find(|st| m
-                        .blobs
-                        .first()
-                        .is_some_and(|b| b.path.starts_with(st.root())))
-                    .map_or_else(String::new, |st| st.root().display().to_string()),
+                m.store.display(),
                 m.blobs.len()
             );
         }

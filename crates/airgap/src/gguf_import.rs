@@ -16,8 +16,8 @@ pub fn create_from_gguf(store: &Store, name: &ModelName, path: &Path) -> Result<
     create_from_gguf_expecting(store, name, path, None)
 }
 
-/// [`create_from_gguf`], refusing the file (before anything is written) unless it hashes to
-/// `expected` when one is given (e.g. the sha256 a Hugging Face cache names its blob by).
+/// [`create_from_gguf`], refusing the file (before anything becomes visible) unless it hashes
+/// to `expected` when one is given (e.g. the sha256 a Hugging Face cache names its blob by).
 pub fn create_from_gguf_expecting(
     store: &Store,
     name: &ModelName,
@@ -29,23 +29,29 @@ pub fn create_from_gguf_expecting(
     let size = std::fs::metadata(path)
         .map_err(io(format!("reading {}", path.display())))?
         .len();
-    let digest: Digest = sha256_file(path, &bytes_bar(size, "hashing"))
-        .map_err(io(format!("reading {}", path.display())))?;
-    if let Some(expected) = expected.filter(|e| **e != digest) {
-        return Err(AirgapError::DigestMismatch {
-            what: path.display().to_string(),
-            expected: expected.wire(),
-            got: digest.wire(),
-        });
-    }
     let mut f = std::fs::File::open(path).map_err(io(format!("reading {}", path.display())))?;
+    // With an expected digest, the copy itself is the check: put_blob_reader hashes while it
+    // writes and refuses a mismatch before the blob becomes visible (one pass over the file).
+    let digest = match expected {
+        Some(expected) => expected.clone(),
+        None => sha256_file(path, &bytes_bar(size, "hashing"))
+            .map_err(io(format!("reading {}", path.display())))?,
+    };
     put_blob_reader(
         store,
         &digest,
         &mut f,
         Some(size),
         &bytes_bar(size, "copying"),
-    )?;
+    )
+    .map_err(|e| match e {
+        AirgapError::DigestMismatch { expected, got, .. } => AirgapError::DigestMismatch {
+            what: path.display().to_string(),
+            expected,
+            got,
+        },
+        e => e,
+    })?;
     let family = info.architecture().unwrap_or_default().to_owned();
     let config = ConfigV2 {
         model_format: "gguf".into(),

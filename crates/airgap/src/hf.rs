@@ -380,21 +380,15 @@ pub async fn pull(
     let source = match (opts.refresh, resolve(&opts.cache, name)) {
         (false, Ok(_)) => Source::Cache,
         (_, Err(e @ AirgapError::Invalid(_))) => return Err(e),
-        (refresh, cached) => {
+        // Not cached, or cached but a refresh was asked for (the only way to get here with Ok).
+        (_, cached) => {
+            let not_cached = cached.err().map(|e| e.to_string());
             if opts.offline {
-                let why = match cached {
-                    Err(e) => e.to_string(),
-                    Ok(_) if refresh => "a refresh was asked for".to_owned(),
-                    Ok(_) => String::new(),
-                };
+                let why = not_cached.as_deref().unwrap_or("a refresh was asked for");
                 return Err(AirgapError::NotFound(format!(
                     "{why}; HF_HUB_OFFLINE is set, so the Hub is not asked"
                 )));
             }
-            let not_cached = match cached {
-                Err(e) => Some(e.to_string()),
-                Ok(_) => None,
-            };
             crate::hf_online::fetch(opts, name, not_cached.as_deref(), &mut progress).await?;
             Source::Hub
         }

@@ -50,25 +50,9 @@ fn bundle_serves_offline_with_empty_home() {
     let home = work.path().join("home");
     std::fs::create_dir(&home).unwrap();
 
-    let (mut cmd, isolated) = common::isolated_sh(SCRIPT);
-    let out = cmd
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("BUNDLE", &bundle)
-        .env("WORK", work.path())
-        .env("REPO_MODELS", common::repo_models_dir())
-        .env("ISOLATE", if isolated { "1" } else { "0" })
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}\n{stderr}");
-    assert!(out.status.success(), "offline script failed");
-    if isolated {
-        assert!(stdout.contains("interfaces: lo \n"), "{stdout}");
-        assert!(!stdout.contains("NETWORK REACHABLE"));
-    }
+    let (mut cmd, isolated) = common::offline_sh(SCRIPT, &home, work.path());
+    cmd.env("BUNDLE", &bundle);
+    let stdout = common::run_offline(cmd, isolated);
     let generate = stdout
         .lines()
         .find(|l| l.contains("\"response\""))

@@ -25,16 +25,20 @@ if [ "$ISOLATE" = 1 ]; then
     echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')"
 fi
 base="http://$OLLAMA_HOST"
+# wait_up LOG: until the server started last ($pid) answers on $base.
+wait_up() {
+    i=0
+    until curl -sf "$base/" >/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -gt 120 ] || ! kill -0 "$pid" 2>/dev/null; then
+            echo "server did not come up"; cat "$1"; exit 1
+        fi
+        sleep 0.5
+    done
+}
 "$BUNDLE" serve >"$WORK/serve.log" 2>&1 &
 pid=$!
-i=0
-until curl -sf "$base/" >/dev/null; do
-    i=$((i + 1))
-    if [ "$i" -gt 120 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "server did not come up"; cat "$WORK/serve.log"; exit 1
-    fi
-    sleep 0.5
-done
+wait_up "$WORK/serve.log"
 # printf, not echo: sh's echo would turn the JSON's \n escapes into newlines.
 printf 'tags: %s\n' "$(curl -sf "$base/api/tags")"
 printf 'show: %s\n' "$(curl -sf "$base/api/show" -d "{\"model\":\"$NAME\"}")"
@@ -46,14 +50,7 @@ printf 'run: %s\n' "$("$BUNDLE" run "$NAME" 'Say hello.')"
 # A plain hearth serves OLLAMA_HOST without the model: `run` still answers, in-process.
 "$HEARTH" serve >"$WORK/plain.log" 2>&1 &
 pid=$!
-i=0
-until curl -sf "$base/" >/dev/null; do
-    i=$((i + 1))
-    if [ "$i" -gt 120 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "plain server did not come up"; cat "$WORK/plain.log"; exit 1
-    fi
-    sleep 0.5
-done
+wait_up "$WORK/plain.log"
 printf 'run beside: %s\n' "$("$BUNDLE" run "$NAME" 'Say hello.')"
 kill "$pid"; wait "$pid" || true
 if curl -s --max-time 3 http://1.1.1.1/ >/dev/null 2>&1; then echo "NETWORK REACHABLE"; fi
@@ -72,12 +69,7 @@ fn ok(out: Output, what: &str) -> Output {
 
 /// Import SmolLM2's GGUF as `NAME` into `store`, then add SYSTEM, PARAMETER and LICENSE layers.
 fn make_store_model(hearth: &Path, store_dir: &Path) -> Store {
-    let gguf = common::repo_models_dir().join("smollm2-135m.gguf");
-    assert!(
-        gguf.is_file(),
-        "{} is missing: run scripts/fetch-models.sh first",
-        gguf.display()
-    );
+    let gguf = common::smollm2_gguf();
     ok(
         Command::new(hearth)
             .arg("import")
@@ -170,29 +162,13 @@ fn a_store_model_is_bundled_and_served_offline_under_its_own_name() {
     std::fs::create_dir(&home).unwrap();
     let user_store = work.path().join("empty-store");
     std::fs::create_dir(&user_store).unwrap();
-    let (mut cmd, isolated) = common::isolated_sh(SCRIPT);
-    let out = cmd
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("OLLAMA_MODELS", &user_store)
+    let (mut cmd, isolated) = common::offline_sh(SCRIPT, &home, work.path());
+    cmd.env("OLLAMA_MODELS", &user_store)
         .env("OLLAMA_HOST", format!("127.0.0.1:{}", common::free_port()))
         .env("BUNDLE", &bundle)
         .env("HEARTH", &hearth)
-        .env("NAME", NAME)
-        .env("WORK", work.path())
-        .env("REPO_MODELS", common::repo_models_dir())
-        .env("ISOLATE", if isolated { "1" } else { "0" })
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}\n{stderr}");
-    assert!(out.status.success(), "offline script failed");
-    if isolated {
-        assert!(stdout.contains("interfaces: lo \n"), "{stdout}");
-        assert!(!stdout.contains("NETWORK REACHABLE"));
-    }
+        .env("NAME", NAME);
+    let stdout = common::run_offline(cmd, isolated);
 
     let tags: serde_json::Value = serde_json::from_str(line(&stdout, "tags: ")).unwrap();
     let listed: Vec<&str> = tags["models"]

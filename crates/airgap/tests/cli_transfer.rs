@@ -58,19 +58,13 @@ fn start(store: &Path, args: &[&str], addr: &str) -> Kill {
 
 fn verified(store: &Store, name: &ModelName) -> String {
     let stored = store.get(name).unwrap().expect("model in store");
-    for d in stored.manifest.digests() {
-        let d = Digest::parse(d).unwrap();
-        let bytes = std::fs::read(store.blob_path(&d)).unwrap();
-        assert_eq!(Digest::of(&bytes), d);
-    }
+    common::assert_blobs_verified(store, &stored.manifest);
     stored.digest
 }
 
 #[test]
 fn import_registry_pull_export_import() {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let gguf = hearth_engine::bundled::locate(m)
-        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let gguf = common::smollm2_gguf();
     let dir = tempfile::tempdir().unwrap();
     let (a, b, c) = (
         dir.path().join("a"),
@@ -120,23 +114,6 @@ fn import_registry_pull_export_import() {
     assert_eq!(leftovers, 0, "nothing half-written");
 }
 
-/// `POST url` with `body`; the status and the NDJSON (or single JSON) lines of the answer.
-async fn post_lines(url: &str, body: serde_json::Value) -> (u16, Vec<serde_json::Value>) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let lines = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
-        .collect();
-    (status, lines)
-}
-
 fn sha256_of_blobs(store: &Store, digests: &[String]) -> Vec<String> {
     digests
         .iter()
@@ -149,9 +126,7 @@ fn sha256_of_blobs(store: &Store, digests: &[String]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_registry_feeds_another_serve_which_pushes_on() {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let gguf = hearth_engine::bundled::locate(m)
-        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let gguf = common::smollm2_gguf();
     let dir = tempfile::tempdir().unwrap();
     let (a, b, c) = (
         dir.path().join("a"),
@@ -173,7 +148,7 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
 
     let remote = format!("{addr_a}/library/smol:q4");
     let pull_url = format!("http://{addr_b}/api/pull");
-    let (status, lines) = post_lines(
+    let (status, lines) = common::post_lines(
         &pull_url,
         serde_json::json!({"model": remote, "insecure": true}),
     )
@@ -231,7 +206,7 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
 
     // Unknown models: an error line mid-stream, a 500 without streaming.
     let unknown = format!("{addr_a}/library/nope:1");
-    let (status, lines) = post_lines(
+    let (status, lines) = common::post_lines(
         &pull_url,
         serde_json::json!({"model": unknown, "insecure": true}),
     )
@@ -241,7 +216,7 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
         lines.last().unwrap()["error"],
         "pull model manifest: file does not exist"
     );
-    let (status, lines) = post_lines(
+    let (status, lines) = common::post_lines(
         &pull_url,
         serde_json::json!({"model": unknown, "insecure": true, "stream": false}),
     )
@@ -263,7 +238,7 @@ async fn serve_registry_feeds_another_serve_which_pushes_on() {
         .await
         .unwrap();
     assert_eq!(copied.status(), 200);
-    let (status, lines) = post_lines(
+    let (status, lines) = common::post_lines(
         &format!("http://{addr_b}/api/push"),
         serde_json::json!({"model": target, "insecure": true}),
     )

@@ -1,43 +1,33 @@
 //! `hf.co/{user}/{repo}[:{quant}]` from a Hugging Face cache laid out by the test (refs/main,
 //! snapshots linking into blobs/), with the real bundled GGUF as the weights; no network.
 
+mod common;
+mod hf_support;
+
 use std::path::Path;
 
 use hearth_airgap::hf;
 use hearth_ollama_compat::names::ModelName;
 use hearth_ollama_compat::store::{manifest as mt, Store};
 
-fn lay_out_cache(cache: &Path, gguf: &Path) {
-    let repo = cache.join("models--someone--smol-GGUF");
-    let commit = "0123456789abcdef0123456789abcdef01234567";
-    std::fs::create_dir_all(repo.join("refs")).unwrap();
-    std::fs::create_dir_all(repo.join("blobs")).unwrap();
-    std::fs::create_dir_all(repo.join("snapshots").join(commit)).unwrap();
-    std::fs::write(repo.join("refs/main"), commit).unwrap();
-    let etag = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
-    std::os::unix::fs::symlink(gguf, repo.join("blobs").join(etag)).unwrap();
-    for file in ["smol-Q4_1.gguf", "smol-Q4_K_M.gguf"] {
-        std::os::unix::fs::symlink(
-            format!("../../blobs/{etag}"),
-            repo.join("snapshots").join(commit).join(file),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        repo.join("snapshots").join(commit).join("README.md"),
-        b"not a model",
-    )
-    .unwrap();
-}
-
 #[test]
 fn hf_names_resolve_offline_from_the_cache() {
     let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let gguf = hearth_engine::bundled::locate(m)
-        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let gguf = common::smollm2_gguf();
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("hub");
-    lay_out_cache(&cache, &gguf);
+    let readme = dir.path().join("README.md");
+    std::fs::write(&readme, b"not a model").unwrap();
+    hf_support::lay_out_cache(
+        &cache,
+        "someone/smol-GGUF",
+        "0123456789abcdef0123456789abcdef01234567",
+        &[
+            ("smol-Q4_1.gguf", &gguf),
+            ("smol-Q4_K_M.gguf", &gguf),
+            ("README.md", &readme),
+        ],
+    );
     let store = Store::new(dir.path().join("store"));
 
     let name = ModelName::parse("hf.co/someone/smol-GGUF:Q4_1").unwrap();

@@ -4,31 +4,13 @@
 //! the tokenizer check; with the Hub gone an uncached name is a clear error and nothing changes.
 //! The only test in this binary: it owns the process environment.
 
+mod common;
 mod hf_support;
 
-use std::sync::Arc;
-
-use hearth_airgap::registry;
 use hearth_ollama_compat::names::ModelName;
 use hearth_ollama_compat::store::{manifest as mt, Store};
 use hf_support::{dead_endpoint, serve, smol_gguf, smol_hub, TOKEN};
 use serde_json::{json, Value};
-
-/// `hearth serve`'s router over `store` with the airgap registry client, on a loopback port.
-async fn serve_hearth(store: &Store) -> u16 {
-    let mut config = hearth_ollama_compat::ServerConfig::new(store.root().to_owned());
-    config.registry_client = Some(Arc::new(registry::AirgapRegistry));
-    let state = hearth_ollama_compat::state::AppState::new(
-        config,
-        Arc::new(hearth_ollama_compat::backend::EngineLoader),
-        Vec::new(),
-    );
-    let app = hearth_ollama_compat::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_pull_resolves_hf_names() {
@@ -50,7 +32,7 @@ async fn api_pull_resolves_hf_names() {
     std::env::set_var("HF_TOKEN", TOKEN);
 
     let store = Store::new(dir.path().join("store"));
-    let port = serve_hearth(&store).await;
+    let port = common::serve_hearth(&store, None).await;
     let url = format!("http://127.0.0.1:{port}/api/pull");
     let http = reqwest::Client::new();
     let text = http

@@ -2,6 +2,7 @@
 //! own vocabulary and merges matches; one with two ids swapped or merges cut is reported as a
 //! mismatch at the right token; an `hf.co` import with a broken `tokenizer.json` still succeeds.
 
+mod common;
 mod hf_support;
 
 use hearth_airgap::hf::{self, HfOptions, Source};

@@ -2,32 +2,14 @@
 //! others with digests checked; an interrupted pull resumes with `Range`; a corrupt partial
 //! download, a lying registry and an unknown model leave no model behind.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use hearth_airgap::registry::{self, pull::partial_path, PullOptions};
 use hearth_ollama_compat::names::ModelName;
 use hearth_ollama_compat::store::{manifest as mt, Digest, Layer, Manifest, Store};
 use serde_json::Value;
-use sha2::Digest as _;
-
-/// `hearth serve`'s router over `store` (no model is ever loaded here) with the airgap registry
-/// client plugged into `/api/pull`, plus `extra` routes as `hearth serve --registry` mounts them;
-/// served on a loopback port, which is returned.
-async fn serve_hearth(store: &Store, extra: Option<axum::Router>) -> u16 {
-    let mut config = hearth_ollama_compat::ServerConfig::new(store.root().to_owned());
-    config.registry_client = Some(Arc::new(registry::AirgapRegistry));
-    config.extra_routes = extra;
-    let state = hearth_ollama_compat::state::AppState::new(
-        config,
-        Arc::new(hearth_ollama_compat::backend::EngineLoader),
-        Vec::new(),
-    );
-    let app = hearth_ollama_compat::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
 
 /// Serve `store` read-only on a loopback port; returns the port and the `Range` headers seen.
 async fn serve(store: Store) -> (u16, Arc<Mutex<Vec<String>>>) {
@@ -41,33 +23,17 @@ async fn serve(store: Store) -> (u16, Arc<Mutex<Vec<String>>>) {
             next.run(req)
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (port, ranges)
+    (common::serve(app).await, ranges)
 }
 
 /// The real bundled smollm2 imported into a fresh store as `library/smol:q4`.
 fn source_store() -> (tempfile::TempDir, Store, Manifest) {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let gguf = hearth_engine::bundled::locate(m)
-        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let gguf = common::smollm2_gguf();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     let name = ModelName::parse("library/smol:q4").unwrap();
     let manifest = hearth_airgap::gguf_import::create_from_gguf(&store, &name, &gguf).unwrap();
     (dir, store, manifest)
-}
-
-fn assert_blobs_verified(store: &Store, m: &Manifest) {
-    for d in m.digests() {
-        let d = Digest::parse(d).unwrap();
-        let bytes = std::fs::read(store.blob_path(&d)).unwrap();
-        assert_eq!(
-            hearth_ollama_compat::store::hex(&sha2::Sha256::digest(&bytes)),
-            d.hex()
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -98,7 +64,7 @@ async fn hearth_to_hearth_pull_resume_and_refusals() {
         .unwrap();
     assert_eq!(last_progress["completed"], last_progress["total"]);
     assert_eq!(b.get(&name).unwrap().unwrap().manifest, manifest);
-    assert_blobs_verified(&b, &manifest);
+    common::assert_blobs_verified(&b, &manifest);
     assert!(ranges.lock().unwrap().is_empty());
 
     // An interrupted pull (the first 40 MB already on disk) resumes with Range.
@@ -110,7 +76,7 @@ async fn hearth_to_hearth_pull_resume_and_refusals() {
     std::fs::write(partial_path(&c, &weights), &full[..40_000_000]).unwrap();
     registry::pull(&c, &name, &opts, |_| {}).await.unwrap();
     assert_eq!(*ranges.lock().unwrap(), vec!["bytes=40000000-".to_owned()]);
-    assert_blobs_verified(&c, &manifest);
+    common::assert_blobs_verified(&c, &manifest);
     assert!(!partial_path(&c, &weights).exists());
 
     // A corrupt partial download is caught by the digest check, then the next pull starts over.
@@ -124,7 +90,7 @@ async fn hearth_to_hearth_pull_resume_and_refusals() {
     assert!(err.to_string().contains("sha256 mismatch"), "{err}");
     assert!(d.list().is_empty() && !d.has_blob(&weights));
     registry::pull(&d, &name, &opts, |_| {}).await.unwrap();
-    assert_blobs_verified(&d, &manifest);
+    common::assert_blobs_verified(&d, &manifest);
 
     // Unknown models and bad names.
     let unknown = ModelName::parse(&format!("127.0.0.1:{port}/library/nope:1")).unwrap();
@@ -192,7 +158,7 @@ async fn api_pull_streams_ollama_progress_lines() {
     let (reg_port, _) = serve(src).await;
     let dst_dir = tempfile::tempdir().unwrap();
     let dst = Store::new(dst_dir.path());
-    let port = serve_hearth(&dst, None).await;
+    let port = common::serve_hearth(&dst, None).await;
     let url = format!("http://127.0.0.1:{port}/api/pull");
     let model = format!("127.0.0.1:{reg_port}/library/tiny:1");
     let http = reqwest::Client::new();
@@ -245,9 +211,7 @@ async fn hostile_manifests_are_refused() {
             "/v2/library/junk/manifests/latest",
             get(|| async { "not json" }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let port = common::serve(app).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     let opts = PullOptions { insecure: true };
@@ -287,10 +251,7 @@ async fn serve_flaky(store: Store, weights: Digest, cut: usize) -> u16 {
             }),
         )
         .fallback_service(registry::router(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
+    common::serve(app).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,7 +275,7 @@ async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
     let name = ModelName::parse(&format!("127.0.0.1:{good}/library/smol:q4")).unwrap();
     registry::pull(&b, &name, &opts, |_| {}).await.unwrap();
     assert_eq!(*ranges.lock().unwrap(), vec![format!("bytes={partial}-")]);
-    assert_blobs_verified(&b, &manifest);
+    common::assert_blobs_verified(&b, &manifest);
     assert!(!partial_path(&b, &weights).exists());
 }
 
@@ -323,14 +284,14 @@ async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn v2_routes_work_inside_the_api_router() {
     let (_a, a, manifest) = source_store();
-    let port = serve_hearth(&a, Some(registry::router(a.clone()))).await;
+    let port = common::serve_hearth(&a, Some(registry::router(a.clone()))).await;
     let dir = tempfile::tempdir().unwrap();
     let b = Store::new(dir.path());
     let name = ModelName::parse(&format!("127.0.0.1:{port}/library/smol:q4")).unwrap();
     registry::pull(&b, &name, &PullOptions { insecure: true }, |_| {})
         .await
         .unwrap();
-    assert_blobs_verified(&b, &manifest);
+    common::assert_blobs_verified(&b, &manifest);
     let base = format!("http://127.0.0.1:{port}");
     let v2 = reqwest::get(format!("{base}/v2/")).await.unwrap();
     assert_eq!(v2.status(), 200);

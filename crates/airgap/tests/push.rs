@@ -2,22 +2,16 @@
 //! arrive verified, the manifest last; a wrong digest and a manifest naming missing blobs are
 //! refused; the read-only registry refuses uploads.
 
+mod common;
+
+use common::serve;
 use hearth_airgap::registry::{self, PullOptions};
 use hearth_ollama_compat::names::ModelName;
 use hearth_ollama_compat::store::{Digest, Store};
 
-async fn serve(app: axum::Router) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn push_to_a_writable_hearth_registry() {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let gguf = hearth_engine::bundled::locate(m)
-        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"));
+    let gguf = common::smollm2_gguf();
     let a_dir = tempfile::tempdir().unwrap();
     let a = Store::new(a_dir.path());
     let local = ModelName::parse("smol:q4").unwrap();

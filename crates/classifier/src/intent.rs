@@ -360,6 +360,49 @@ fn stems(list: &[&str]) -> HashSet<String> {
     list.iter().map(|w| stem(w)).collect()
 }
 
+/// The fixed word tables above, stemmed once: every request and tool is compared with them.
+struct Tables {
+    read: HashSet<String>,
+    change: HashSet<String>,
+    file_objects: HashSet<String>,
+    /// Words [`objects`] drops: the read and change verbs and generic words.
+    object_skip: HashSet<String>,
+    /// [`OBJECT_GROUPS`]; the first word of each names the group.
+    groups: Vec<Vec<String>>,
+    /// [`EFFECTS`]' verbs and cues, in its order.
+    effects: Vec<(HashSet<String>, HashSet<String>)>,
+    /// [`SYNONYMS`]: everyday words and the tool words they add.
+    synonyms: Vec<(Vec<String>, Vec<String>)>,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let list = |l: &[&str]| l.iter().map(|w| stem(w)).collect::<Vec<_>>();
+        let read = stems(READ_VERBS);
+        let change = stems(CHANGE_VERBS);
+        let generic = [
+            "all", "by", "to", "from", "the", "a", "of", "for", "my", "new", "info", "detail",
+            "details", "list",
+        ];
+        let object_skip = read
+            .iter()
+            .chain(&change)
+            .cloned()
+            .chain(generic.map(stem))
+            .collect();
+        Tables {
+            object_skip,
+            read,
+            change,
+            file_objects: stems(FILE_OBJECTS),
+            groups: OBJECT_GROUPS.iter().map(|g| list(g)).collect(),
+            effects: EFFECTS.iter().map(|(v, c)| (stems(v), stems(c))).collect(),
+            synonyms: SYNONYMS.iter().map(|(e, t)| (list(e), list(t))).collect(),
+        }
+    })
+}
+
 /// Name words of a tool, camelCase/snake_case split and stemmed (stopwords kept: "get", "list").
 fn name_words(tool: &ToolDefinition) -> Vec<String> {
     let spaced: String = tool
@@ -388,10 +431,10 @@ pub fn weighted_request_words(request: &str) -> HashMap<String, f64> {
     let own = words(request);
     let mut out: HashMap<String, f64> = own.iter().map(|w| (w.clone(), 1.0)).collect();
     let all: HashSet<String> = tokens(request).into_iter().map(|(_, w)| w).collect();
-    for (everyday, tool_words) in SYNONYMS {
-        if everyday.iter().any(|w| all.contains(&stem(w))) {
-            for t in *tool_words {
-                out.entry(stem(t)).or_insert(SYNONYM_WEIGHT);
+    for (everyday, tool_words) in &tables().synonyms {
+        if everyday.iter().any(|w| all.contains(w)) {
+            for t in tool_words {
+                out.entry(t.clone()).or_insert(SYNONYM_WEIGHT);
             }
         }
     }
@@ -426,35 +469,31 @@ pub fn other_object_named(tool: &ToolDefinition, tools: &[ToolDefinition], own: 
     })
 }
 
-fn effect_classes(
-    tool: &ToolDefinition,
-) -> Vec<&'static (&'static [&'static str], &'static [&'static str])> {
+/// Indices into [`EFFECTS`] of the effects `tool`'s name asks for.
+fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
     let names = name_words(tool);
-    let has = |verbs: &[&str], w: &String| verbs.iter().any(|v| stem(v) == *w);
+    let effects = &tables().effects;
     // The tool's own verb (its first name word) decides when it is a known effect verb
     // (`update_scheduled_payment` is an update, not a payment); otherwise any name word does.
-    let mut classes: Vec<&(&[&str], &[&str])> = match names.first() {
-        Some(first) => EFFECTS
-            .iter()
-            .filter(|(verbs, _)| has(verbs, first))
-            .collect(),
-        None => Vec::new(),
+    let matching = |words: &[String]| -> Vec<usize> {
+        (0..effects.len())
+            .filter(|&i| words.iter().any(|w| effects[i].0.contains(w)))
+            .collect()
     };
+    let classes = matching(names.get(..1).unwrap_or_default());
     if classes.is_empty() {
-        classes = EFFECTS
-            .iter()
-            .filter(|(verbs, _)| names.iter().any(|w| has(verbs, w)))
-            .collect();
+        matching(&names)
+    } else {
+        classes
     }
-    classes
 }
 
 fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
+    let effects = &tables().effects;
     let classes = effect_classes(tool);
-    let cues: HashSet<String> = classes.iter().flat_map(|(_, c)| stems(c)).collect();
-    tokens(own)
-        .into_iter()
-        .any(|(at, w)| cues.contains(&w) && !crate::rules::is_negated(&own[..at]))
+    tokens(own).into_iter().any(|(at, w)| {
+        classes.iter().any(|&i| effects[i].1.contains(&w)) && !crate::rules::is_negated(&own[..at])
+    })
 }
 
 fn file_named() -> &'static Regex {
@@ -469,25 +508,15 @@ fn file_named() -> &'static Regex {
 
 /// Object words of a tool's name (its verb and generic words dropped), grouped synonyms unified.
 fn objects(words: &[String]) -> HashSet<String> {
-    let skip = stems(READ_VERBS)
-        .into_iter()
-        .chain(stems(CHANGE_VERBS))
-        .chain(
-            [
-                "all", "by", "to", "from", "the", "a", "of", "for", "my", "new", "info", "detail",
-                "details", "list",
-            ]
-            .map(stem),
-        )
-        .collect::<HashSet<_>>();
+    let t = tables();
     words
         .iter()
-        .filter(|w| !skip.contains(*w) && w.len() > 1)
+        .filter(|w| !t.object_skip.contains(*w) && w.len() > 1)
         .map(|w| {
-            OBJECT_GROUPS
+            t.groups
                 .iter()
-                .find(|g| g.iter().any(|o| stem(o) == *w))
-                .map_or_else(|| w.clone(), |g| stem(g[0]))
+                .find(|g| g.contains(w))
+                .map_or_else(|| w.clone(), |g| g[0].clone())
         })
         .collect()
 }
@@ -496,7 +525,7 @@ fn objects(words: &[String]) -> HashSet<String> {
 /// the user's own words name ("which *channel*…" → `list_channels`).
 pub fn read_object_named(tool: &ToolDefinition, own: &str) -> bool {
     let n = name_words(tool);
-    if tool.risk_level > 2 || !n.first().is_some_and(|w| stems(READ_VERBS).contains(w)) {
+    if tool.risk_level > 2 || !n.first().is_some_and(|w| tables().read.contains(w)) {
         return false;
     }
     let said: Vec<String> = tokens(own).into_iter().map(|(_, w)| w).collect();
@@ -510,8 +539,12 @@ pub fn prerequisites(
     scores: &mut [ToolScore],
     threshold: f64,
 ) {
-    let read = stems(READ_VERBS);
-    let change = stems(CHANGE_VERBS);
+    let Tables {
+        read,
+        change,
+        file_objects,
+        ..
+    } = tables();
     let names: Vec<Vec<String>> = tools.iter().map(name_words).collect();
     let changed: Vec<HashSet<String>> = tools
         .iter()
@@ -521,7 +554,6 @@ pub fn prerequisites(
         .map(|((_, n), _)| objects(n))
         .collect();
     let file = file_named().is_match(own);
-    let file_objects = stems(FILE_OBJECTS);
     for ((tool, n), score) in tools.iter().zip(&names).zip(scores.iter_mut()) {
         if tool.risk_level > 2
             || score.p >= threshold

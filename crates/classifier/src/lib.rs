@@ -52,6 +52,7 @@ mod enforcer;
 mod error;
 pub mod grammar;
 mod hybrid;
+mod intent;
 pub mod lexical;
 mod llm;
 pub mod logprob;

@@ -7,13 +7,11 @@
 
 use std::path::Path;
 
-#[path = "intent.rs"]
-pub(crate) mod intent;
-
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::classifier::{sigmoid, token_confidence, BoxFuture, Classifier, ToolScore};
+use crate::intent;
 use crate::lexical::ToolWords;
 use crate::{CapabilityToken, RulesError, ToolDefinition, ToolRegistry};
 
@@ -291,7 +289,7 @@ impl RulesClassifier {
     pub fn score(&self, registry: &ToolRegistry, request: &str) -> Vec<ToolScore> {
         let own = crate::untrusted::own_words(request);
         let mut scores: Vec<ToolScore> = self
-            .evidence(registry, request)
+            .evidence_of_own(registry, &own)
             .into_iter()
             .zip(registry.tools())
             .map(|(e, tool)| match e.rule {
@@ -302,41 +300,35 @@ impl RulesClassifier {
                         + m.name_hits * e.name_hits
                         + m.relative * e.relative
                         + m.bias;
-                    let bonus = if crate::rules::intent::read_object_named(tool, &own) {
-                        crate::rules::intent::READ_BONUS
+                    let bonus = if intent::read_object_named(tool, &own) {
+                        intent::READ_BONUS
                     } else {
                         0.0
                     };
                     let mut p = sigmoid(x + bonus);
                     if tool.is_risky()
-                        && (!crate::rules::intent::effect_requested(tool, &own)
-                            || crate::rules::intent::other_object_named(
-                                tool,
-                                registry.tools(),
-                                &own,
-                            ))
+                        && (!intent::effect_requested(tool, &own)
+                            || intent::other_object_named(tool, registry.tools(), &own))
                     {
-                        p = p.min(crate::rules::intent::P_EFFECT_UNASKED);
+                        p = p.min(intent::P_EFFECT_UNASKED);
                     }
                     ToolScore { p, firm: false }
                 }
             })
             .collect();
-        crate::rules::intent::prerequisites(
-            registry.tools(),
-            &own,
-            &mut scores,
-            self.grant_threshold,
-        );
+        intent::prerequisites(registry.tools(), &own, &mut scores, self.grant_threshold);
         scores
     }
 
     /// The raw evidence behind [`RulesClassifier::score`], per tool in registry order (for calibration).
     /// Quoted passages and text after injection markers are ignored (see [`crate::untrusted`]).
     pub fn evidence(&self, registry: &ToolRegistry, request: &str) -> Vec<Evidence> {
-        let own = crate::untrusted::own_words(request);
-        let request = own.as_str();
-        let words = crate::rules::intent::weighted_request_words(request);
+        self.evidence_of_own(registry, &crate::untrusted::own_words(request))
+    }
+
+    /// [`RulesClassifier::evidence`] for a request already reduced to the user's own words.
+    fn evidence_of_own(&self, registry: &ToolRegistry, request: &str) -> Vec<Evidence> {
+        let words = intent::weighted_request_words(request);
         let overlaps: Vec<_> = registry
             .tools()
             .iter()

@@ -236,3 +236,18 @@ fn smollm2_gets_its_measured_calibration() {
     assert_eq!(calibration, hearth_classifier::Calibration::default());
     assert_ne!(calibration, hearth_classifier::Calibration::IDENTITY);
 }
+
+#[test]
+fn other_models_get_no_calibration() {
+    // The same loaded model's info with Gemma's GGUF header: nothing names SmolLM2 any more.
+    let m = bundled::find("gemma3:270m").expect("gemma3:270m is in the manifest");
+    let path = bundled::locate(m)
+        .unwrap_or_else(|e| panic!("bundled model missing: {e} (run scripts/fetch-models.sh)"));
+    let mut info = model().info().clone();
+    info.gguf = std::sync::Arc::new(hearth_engine::gguf::validate(&path).unwrap());
+    info.path = path;
+    assert_eq!(
+        hearth_classifier::Calibration::for_model(&info),
+        hearth_classifier::Calibration::IDENTITY
+    );
+}

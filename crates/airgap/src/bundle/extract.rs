@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use hearth_ollama_compat::config::READ_ONLY_MODELS_ENV;
-use hearth_ollama_compat::store::{atomic_write, hex, Digest};
+use hearth_ollama_compat::store::{atomic_write, hex, Digest, Store};
 
 use super::format::{read_manifest, Located};
 use crate::error::{io, AirgapError, Result};
@@ -87,6 +87,7 @@ pub fn activate_from(exe: &Path, cache: &Path) -> Result<Option<Activated>> {
         None
     } else {
         let root = view.join("store");
+        let view_store = Store::new(&root);
         let linked = root.join("blobs");
         std::fs::create_dir_all(&linked).map_err(io(format!("creating {}", linked.display())))?;
         let payloads = manifest.payloads();
@@ -117,7 +118,7 @@ pub fn activate_from(exe: &Path, cache: &Path) -> Result<Option<Activated>> {
                     &format!("blob {} of {what}", layer.digest),
                     &blobs,
                 )?;
-                link(&blob, &linked.join(digest.file_name()))?;
+                link(&blob, &view_store.blob_path(&digest))?;
             }
             // The manifest last, as a pull writes it: it only appears over a complete model.
             let mut path = root.join("manifests");

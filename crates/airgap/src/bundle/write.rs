@@ -49,6 +49,8 @@ pub struct BundledSource {
 pub struct StoreSource {
     /// The name, as the store spells it.
     pub name: ModelName,
+    /// The root of the store it comes from.
+    pub store: PathBuf,
     /// The manifest file's bytes.
     pub manifest: Vec<u8>,
     /// Every blob the manifest names (config included), each digest once.
@@ -162,6 +164,7 @@ fn resolve_stored(store: &Store, name: &ModelName) -> Result<Option<StoreSource>
     }
     Ok(Some(StoreSource {
         name: stored.name,
+        store: store.root().to_owned(),
         manifest: bytes,
         blobs,
     }))

@@ -28,19 +28,13 @@ impl RegistryClient for AirgapRegistry {
                 return crate::hf::pull(&store, &name, &opts, progress)
                     .await
                     .map(|_| ())
-                    .map_err(|e| {
-                        tracing::warn!(model = %name, error = %e, "hf.co pull failed");
-                        RegistryError::new(e)
-                    });
+                    .map_err(|e| failed("hf.co pull", &name, e));
             }
             let opts = PullOptions { insecure };
             super::pull(&store, &name, &opts, progress)
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    tracing::warn!(model = %name, error = %e, "pull failed");
-                    RegistryError::new(e)
-                })
+                .map_err(|e| failed("pull", &name, e))
         })
     }
 
@@ -62,10 +56,13 @@ impl RegistryClient for AirgapRegistry {
             let opts = PullOptions { insecure };
             super::push(&store, &name, &opts, progress)
                 .await
-                .map_err(|e| {
-                    tracing::warn!(model = %name, error = %e, "push failed");
-                    RegistryError::new(e)
-                })
+                .map_err(|e| failed("push", &name, e))
         })
     }
+}
+
+/// Log a failed transfer and turn it into the error the API streams back.
+fn failed(what: &str, name: &ModelName, e: impl std::fmt::Display) -> RegistryError {
+    tracing::warn!(model = %name, error = %e, "{what} failed");
+    RegistryError::new(e)
 }

@@ -1,9 +1,73 @@
-//! Helpers shared by the airgap integration tests: the release `hearth` binary and temp dirs.
+//! Helpers shared by the airgap integration tests: the release `hearth` binary, the bundled
+//! model, loopback servers and offline (network-namespace) script runs.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use sha2::Digest as _;
+
+/// The bundled SmolLM2 GGUF; panics (never skips) when `scripts/fetch-models.sh` has not run.
+pub fn smollm2_gguf() -> PathBuf {
+    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
+    hearth_engine::bundled::locate(m)
+        .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"))
+}
+
+/// Assert that every blob `m` names is in `store` and hashes to its digest (with `sha2`
+/// directly, not the store's own hashing).
+pub fn assert_blobs_verified(store: &Store, m: &Manifest) {
+    for d in m.digests() {
+        let d = Digest::parse(d).unwrap();
+        let bytes = std::fs::read(store.blob_path(&d)).unwrap();
+        assert_eq!(
+            hearth_ollama_compat::store::hex(&sha2::Sha256::digest(&bytes)),
+            d.hex()
+        );
+    }
+}
+
+/// `POST url` with `body`; the status and the NDJSON (or single JSON) lines of the answer.
+pub async fn post_lines(url: &str, body: serde_json::Value) -> (u16, Vec<serde_json::Value>) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    (status, lines)
+}
+
+/// Serve `app` on a free loopback port (for the rest of the test); returns the port.
+pub async fn serve(app: axum::Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+/// `hearth serve`'s router over `store` with the airgap registry client and optional extra
+/// routes (as `--registry` adds), on a loopback port, which is returned.
+pub async fn serve_hearth(store: &Store, extra: Option<axum::Router>) -> u16 {
+    let mut config = hearth_ollama_compat::ServerConfig::new(store.root().to_owned());
+    config.registry_client = Some(Arc::new(hearth_airgap::registry::AirgapRegistry));
+    config.extra_routes = extra;
+    let state = hearth_ollama_compat::state::AppState::new(
+        config,
+        Arc::new(hearth_ollama_compat::backend::EngineLoader),
+        Vec::new(),
+    );
+    serve(hearth_ollama_compat::router(state)).await
+}
 
 /// `target/release/hearth`, built by `cargo build --release` (or `cargo test --release
 /// --workspace`); panics with the command to run when it is missing or predates `hearth bundle`.
@@ -54,6 +118,35 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `sh -c SCRIPT` offline (see [`isolated_sh`]) with a clean environment: `PATH`, `HOME`,
+/// `WORK`, `REPO_MODELS` (the source tree's `models/`, which the script hides when isolated) and
+/// `ISOLATE` (`1` or `0`). Add the script's own variables, then [`run_offline`].
+pub fn offline_sh(script: &str, home: &Path, work: &Path) -> (Command, bool) {
+    let (mut cmd, isolated) = isolated_sh(script);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("WORK", work)
+        .env("REPO_MODELS", repo_models_dir())
+        .env("ISOLATE", if isolated { "1" } else { "0" });
+    (cmd, isolated)
+}
+
+/// Run a script made by [`offline_sh`]; asserts that it succeeded and, when isolated, that it
+/// saw only the loopback interface and reached nothing. Returns its stdout.
+pub fn run_offline(mut cmd: Command, isolated: bool) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}\n{stderr}");
+    assert!(out.status.success(), "offline script failed");
+    if isolated {
+        assert!(stdout.contains("interfaces: lo \n"), "{stdout}");
+        assert!(!stdout.contains("NETWORK REACHABLE"));
+    }
+    stdout
 }
 
 /// `sh -c SCRIPT` in new namespaces without a network (and with a private mount table) when

@@ -32,10 +32,7 @@ use tokenizers::{AddedToken, Tokenizer};
 /// The bundled SmolLM2 GGUF and its sha256; panics (never skips) when it was not fetched.
 pub fn smol_gguf() -> (PathBuf, String, u64) {
     let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    let path = hearth_engine::bundled::locate(m).unwrap_or_else(|e| {
-        panic!("the bundled model is required: run scripts/fetch-models.sh ({e})")
-    });
-    (path, m.sha256.clone(), m.size)
+    (super::common::smollm2_gguf(), m.sha256.clone(), m.size)
 }
 
 /// How to spoil a rebuilt tokenizer.
@@ -262,10 +259,7 @@ pub async fn serve(
 
 /// A loopback address nothing listens on.
 pub async fn dead_endpoint() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}")
+    format!("http://127.0.0.1:{}", super::common::free_port())
 }
 
 /// The standard fake hub: the real SmolLM2 GGUF as `smol-Q4_1.gguf`, a matching

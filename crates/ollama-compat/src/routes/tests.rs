@@ -53,7 +53,7 @@ pub(super) fn app() -> App {
     app_with(|_| {})
 }
 
-async fn send(app: &App, req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+pub(super) async fn send(app: &App, req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
     let resp = app.router.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -80,7 +80,7 @@ pub(super) async fn post(app: &App, uri: &str, body: Value) -> (StatusCode, Valu
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
-fn lines(body: &Bytes) -> Vec<Value> {
+pub(super) fn lines(body: &Bytes) -> Vec<Value> {
     body.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())

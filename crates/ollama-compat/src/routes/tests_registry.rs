@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use futures::future::BoxFuture;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
-use super::tests::{app_with, App};
+use super::tests::{app_with, call, lines, send, App};
 use crate::names::ModelName;
 use crate::registry_client::{ProgressSink, RegistryClient, RegistryError};
 use crate::store::manifest::{self as mt, Layer, Manifest};
@@ -124,17 +124,6 @@ fn with_client(client: &Arc<FakeRegistry>) -> App {
     app_with(|c| c.registry_client = Some(client))
 }
 
-async fn send(app: &App, req: Request<Body>) -> (StatusCode, Option<String>, Bytes) {
-    let resp = app.router.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, ctype, body)
-}
-
 fn post_req(uri: &str, body: Value) -> Request<Body> {
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/json")
@@ -143,13 +132,11 @@ fn post_req(uri: &str, body: Value) -> Request<Body> {
 }
 
 async fn post(app: &App, uri: &str, body: Value) -> (StatusCode, Option<String>, Vec<Value>) {
-    let (s, ctype, b) = send(app, post_req(uri, body)).await;
-    let lines = b
-        .split(|&c| c == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
-    (s, ctype, lines)
+    let (s, headers, b) = call(app, Method::POST, uri, Some(body)).await;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (s, ctype, lines(&b))
 }
 
 fn progress_lines() -> Vec<Value> {
