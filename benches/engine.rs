@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use hearth_engine::{
-    bundled, ChatMessage, Completion, Event, GenerateRequest, Generation, LoadConfig, Model,
-    Prompt, SamplingOptions,
+    ChatMessage, Completion, Event, GenerateRequest, Generation, LoadConfig, Model, Prompt,
+    SamplingOptions,
 };
 
 const PROMPT_TOKENS: usize = 512;
@@ -47,8 +47,9 @@ struct Bench {
 fn bench() -> &'static Bench {
     static BENCH: OnceLock<Bench> = OnceLock::new();
     BENCH.get_or_init(|| {
-        let bundled = bundled::default_model();
-        let path = bundled::locate(bundled).unwrap_or_else(|e| {
+        let bundled = hearth_store::builtin::default_model();
+        let models = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"));
+        let path = hearth_store::builtin::locate(bundled, &[models]).unwrap_or_else(|e| {
             panic!(
                 "the benchmarks need the bundled model {}: {e}",
                 bundled.name

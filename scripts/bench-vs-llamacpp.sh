@@ -45,7 +45,7 @@ bin="$build/bin"
 mkdir -p "$work"
 
 scripts/fetch-models.sh smollm2:135m
-model="$root/models/$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(next(x["file"] for x in m["models"] if x["name"]==m["default"]))' models/bundled.json)"
+model="$root/models/$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(next(x["file"] for x in m["models"] if x["name"]==m["default"]))' models/manifest.json)"
 
 # One thread per physical core (distinct core,socket pairs), never more than we may run on:
 # the same rule as hearth_engine::physical_cores().

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch hearth's bundled models into models/ and verify them against models/bundled.json.
+# Fetch hearth's bundled models into models/ and verify them against models/manifest.json.
 #
 #   scripts/fetch-models.sh                 every model in the manifest
 #   scripts/fetch-models.sh smollm2:135m    only the named ones
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-manifest="$root/models/bundled.json"
+manifest="$root/models/manifest.json"
 models_dir="$root/models"
 cache="${HEARTH_MODELS_CACHE:-$models_dir/.cache}"
 

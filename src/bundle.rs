@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use hearth_airgap::bundle;
-use hearth_ollama_compat::config::read_only_models_from_env;
-use hearth_ollama_compat::store::Store;
+use hearth_store::Store;
 
 /// Options of `hearth bundle`.
 #[derive(Args, Debug)]
@@ -28,14 +27,14 @@ pub struct BundleArgs {
 pub fn run(args: BundleArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the running executable")?;
     // The store, then any read-only ones (a bundle's own models can be bundled again).
-    let stores: Vec<Store> = std::iter::once(crate::transfer::models_dir(args.models_dir))
-        .chain(read_only_models_from_env())
+    let stores: Vec<Store> = std::iter::once(crate::locations::models_dir(args.models_dir))
+        .chain(crate::locations::read_only_stores())
         .map(Store::new)
         .collect();
     let sources = args
         .models
         .iter()
-        .map(|name| bundle::resolve(name, &stores))
+        .map(|name| bundle::resolve(name, &stores, &crate::locations::builtin_dirs()))
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = bundle::write_bundle(&exe, &sources, &args.output)?;
     for m in &manifest.models {
@@ -57,10 +56,13 @@ pub fn run(args: BundleArgs) -> anyhow::Result<()> {
 }
 
 /// First thing in `main`: when this executable is a bundle, unpack its models (once) and point
-/// the bundled-model lookup at them. A plain executable costs one 64-byte read.
+/// the built-in model lookup and the read-only stores at them ([`crate::locations`]). A plain
+/// executable costs one 64-byte read.
 pub fn activate() -> anyhow::Result<()> {
-    if let Some(a) = bundle::activate().context("starting the bundled executable")? {
+    let activated = bundle::activate().context("starting the bundled executable")?;
+    if let Some(a) = &activated {
         tracing::debug!(dir = %a.dir.display(), models = ?a.models, store_models = ?a.store_models, "bundled models ready");
     }
+    crate::locations::set_activated(activated);
     Ok(())
 }

@@ -9,7 +9,8 @@ use hearth_classifier::{
     Classifier, HybridClassifier, LlmClassifier, LlmConfig, LlmMode, RuleSet, RulesClassifier,
     ToolRegistry,
 };
-use hearth_engine::{bundled, LoadConfig, Model};
+use hearth_engine::{LoadConfig, Model};
+use hearth_store::builtin;
 
 /// Which classifier answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,8 +68,8 @@ pub fn model_path(name: &str) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path);
     }
-    match bundled::find(name) {
-        Some(m) => Ok(bundled::locate(m)?),
+    match builtin::find(name) {
+        Some(m) => Ok(crate::locations::locate_builtin(m)?),
         None => {
             bail!("model '{name}' not found: give a path to a .gguf file or a bundled model name")
         }

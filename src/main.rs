@@ -4,6 +4,7 @@ mod bundle;
 mod classify;
 mod client;
 mod eval;
+mod locations;
 mod run;
 mod serve;
 mod transfer;
@@ -152,9 +153,6 @@ mod tests {
         // Ollama treats OLLAMA_MODELS="" as unset; so must every verb that takes the store.
         for verb in ["serve", "bundle", "pull"] {
             let mut args = vec!["hearth", verb, "--models-dir", ""];
-            if verb == "serve" {
-                args[2] = "--models";
-            }
             if verb == "bundle" {
                 args.extend(["--model", "smollm2:135m", "-o", "x"]);
             }

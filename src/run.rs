@@ -11,13 +11,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hearth_engine::{
-    bundled, ChatMessage, Completion, Event, GenerateRequest, LoadConfig, Model, SamplingOptions,
+    ChatMessage, Completion, Event, GenerateRequest, LoadConfig, Model, SamplingOptions,
 };
-use hearth_ollama_compat::catalog::Catalog;
-use hearth_ollama_compat::names::ModelName;
+use hearth_ollama_compat::convert;
 use hearth_ollama_compat::routes::common::modelfile_messages;
-use hearth_ollama_compat::store::Store;
-use hearth_ollama_compat::{config, convert, gotmpl};
+use hearth_store::catalog::Catalog;
+use hearth_store::names::ModelName;
+use hearth_store::Store;
+use hearth_store::{builtin, gotmpl};
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -75,11 +76,9 @@ pub fn resolve_model(name: &str) -> Result<Resolved> {
             ..Resolved::default()
         });
     }
-    let store = Store::new(crate::transfer::models_dir(
-        std::env::var_os("OLLAMA_MODELS").map(PathBuf::from),
-    ));
+    let store = Store::new(crate::locations::models_dir_from_env());
     let catalog = Catalog::new(store, Vec::new()).with_read_only(
-        config::read_only_models_from_env()
+        crate::locations::read_only_stores()
             .into_iter()
             .map(Store::new),
     );
@@ -103,13 +102,13 @@ pub fn resolve_model(name: &str) -> Result<Resolved> {
             });
         }
     }
-    if let Some(m) = bundled::find(name) {
+    if let Some(m) = builtin::find(name) {
         return Ok(Resolved {
-            path: bundled::locate(m)?,
+            path: crate::locations::locate_builtin(m)?,
             ..Resolved::default()
         });
     }
-    let mut known: Vec<String> = bundled::all().iter().map(|m| m.name.clone()).collect();
+    let mut known: Vec<String> = builtin::all().iter().map(|m| m.name.clone()).collect();
     known.extend(catalog.list().into_iter().map(|r| r.name.display()));
     bail!(
         "model '{name}' not found: give a path to a .gguf file or one of: {}",

@@ -9,7 +9,7 @@ use clap::Args;
 use hearth_airgap::registry::AirgapRegistry;
 use hearth_ollama_compat::backend::EngineLoader;
 use hearth_ollama_compat::keep_alive::KeepAlive;
-use hearth_ollama_compat::{bundled, config, server, ServerConfig};
+use hearth_ollama_compat::{config, server, ServerConfig};
 
 /// Options of `hearth serve`.
 #[derive(Args, Debug)]
@@ -17,9 +17,10 @@ pub struct ServeArgs {
     /// Address to listen on: host, host:port, :port or a URL.
     #[arg(long, env = "OLLAMA_HOST", default_value = "127.0.0.1:11434")]
     host: String,
-    /// Model store directory (Ollama's layout) [default: ~/.ollama/models].
-    #[arg(long, env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
-    models: Option<PathBuf>,
+    /// Model store directory (Ollama's layout) [default: ~/.ollama/models]. `--models` is an
+    /// older spelling of the same flag.
+    #[arg(long = "models-dir", alias = "models", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    models_dir: Option<PathBuf>,
     /// How long models stay loaded after a request (Go duration or seconds; negative = forever).
     #[arg(long, env = "OLLAMA_KEEP_ALIVE", default_value = "5m")]
     keep_alive: String,
@@ -61,21 +62,12 @@ pub struct ServeArgs {
     registry: bool,
 }
 
-/// Ollama's default store: `~/.ollama/models`.
-fn default_models_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".ollama").join("models")
-}
-
 impl ServeArgs {
     fn config(self) -> anyhow::Result<ServerConfig> {
         let bind = config::bind_addr(&self.host)
             .with_context(|| format!("OLLAMA_HOST {:?}", self.host))?;
-        let models_dir = self
-            .models
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(default_models_dir);
-        let mut cfg = ServerConfig::new(models_dir);
+        let mut cfg = ServerConfig::new(crate::locations::models_dir(self.models_dir));
+        cfg.read_only_models = crate::locations::read_only_stores();
         cfg.bind = bind;
         cfg.scheduler.keep_alive = KeepAlive::parse_env(&self.keep_alive)
             .map_err(anyhow::Error::msg)
@@ -97,7 +89,7 @@ impl ServeArgs {
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
         cfg.registry_client = Some(Arc::new(AirgapRegistry));
         if self.registry {
-            let store = hearth_ollama_compat::store::Store::new(&cfg.models_dir);
+            let store = hearth_store::Store::new(&cfg.models_dir);
             cfg.extra_routes = Some(hearth_airgap::registry::router(store));
         }
         cfg.api_key = match (self.api_key_file, self.api_key) {
@@ -139,7 +131,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listener,
             config,
             Arc::new(EngineLoader),
-            bundled::entries(),
+            crate::locations::builtin_entries(),
             server::shutdown_signal(),
         )
         .await

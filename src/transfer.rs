@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use hearth_airgap::registry::{self, PullOptions};
 use hearth_airgap::{archive, gguf_import};
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::Store;
+use hearth_store::names::ModelName;
+use hearth_store::Store;
 
 /// Options of `hearth export`.
 #[derive(Args, Debug)]
@@ -78,22 +78,13 @@ pub struct RegistryArgs {
     models_dir: Option<PathBuf>,
 }
 
-/// The model store: the flag or `OLLAMA_MODELS`, else Ollama's `~/.ollama/models`.
-pub fn models_dir(flag: Option<PathBuf>) -> PathBuf {
-    flag.filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-            home.join(".ollama").join("models")
-        })
-}
-
 fn parse_name(name: &str) -> anyhow::Result<ModelName> {
     ModelName::parse(name).with_context(|| format!("invalid model name {name:?}"))
 }
 
 /// `hearth export NAME -o FILE`.
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let store = Store::new(models_dir(args.models_dir));
+    let store = Store::new(crate::locations::models_dir(args.models_dir));
     let name = parse_name(&args.model)?;
     archive::export(&store, &name, &args.output)?;
     eprintln!("exported {name} to {}", args.output.display());
@@ -102,7 +93,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
 
 /// `hearth import FILE [--name NAME]`.
 pub fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let store = Store::new(models_dir(args.models_dir));
+    let store = Store::new(crate::locations::models_dir(args.models_dir));
     let is_gguf = args
         .file
         .extension()
@@ -127,7 +118,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// `hearth pull NAME [--insecure]`: straight into the local store (no server needed), resuming
 /// any earlier interrupted pull; `hf.co/…` names come from the Hugging Face cache or Hub.
 pub fn pull(args: PullArgs) -> anyhow::Result<()> {
-    let store = Store::new(models_dir(args.models_dir));
+    let store = Store::new(crate::locations::models_dir(args.models_dir));
     let name = parse_name(&args.model)?;
     if hearth_airgap::hf::is_hf(&name) {
         return pull_hf(&store, &name);
@@ -181,7 +172,7 @@ fn pull_hf(store: &Store, name: &ModelName) -> anyhow::Result<()> {
 /// `ollama pull --insecure`). `hearth serve --registry` mounts the same read-only routes next to
 /// the API; this one runs without the API and can accept pushes (`--writable`).
 pub fn serve_registry(args: RegistryArgs) -> anyhow::Result<()> {
-    let store = Store::new(models_dir(args.models_dir));
+    let store = Store::new(crate::locations::models_dir(args.models_dir));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -215,7 +206,7 @@ pub fn serve_registry(args: RegistryArgs) -> anyhow::Result<()> {
 
 /// `hearth push NAME [--insecure]`: upload a local model to the registry its name points at.
 pub fn push(args: PushArgs) -> anyhow::Result<()> {
-    let store = Store::new(models_dir(args.models_dir));
+    let store = Store::new(crate::locations::models_dir(args.models_dir));
     let name = parse_name(&args.model)?;
     let opts = PullOptions {
         insecure: args.insecure,

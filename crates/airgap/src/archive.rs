@@ -7,8 +7,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path};
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest, Store};
 use indicatif::ProgressBar;
 
 use crate::blobs::put_blob_reader;

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use hearth_ollama_compat::store::{Digest, Store};
+use hearth_store::{Digest, Store};
 use indicatif::ProgressBar;
 
 use crate::error::{io, AirgapError, Result};

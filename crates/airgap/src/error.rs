@@ -1,6 +1,6 @@
 //! The one error type of the airgap crate: every variant says what was refused and why.
 
-use hearth_ollama_compat::store::StoreError;
+use hearth_store::StoreError;
 
 /// Airgap failures.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, ConfigV2, Digest, Layer, Manifest, Store};
+use hearth_store::import::{weights_layer, write_manifest, ModelFacts};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest, Store};
 
 use crate::blobs::put_blob_reader;
 use crate::error::{io, AirgapError, Result};
@@ -24,7 +25,7 @@ pub fn create_from_gguf_expecting(
     path: &Path,
     expected: Option<&Digest>,
 ) -> Result<Manifest> {
-    let info = hearth_engine::gguf::validate(path)
+    let info = hearth_store::gguf::validate(path)
         .map_err(|e| AirgapError::Invalid(format!("{}: {e}", path.display())))?;
     let size = std::fs::metadata(path)
         .map_err(io(format!("reading {}", path.display())))?
@@ -52,34 +53,10 @@ pub fn create_from_gguf_expecting(
         },
         e => e,
     })?;
-    let family = info.architecture().unwrap_or_default().to_owned();
-    let config = ConfigV2 {
-        model_format: "gguf".into(),
-        model_families: Some(vec![family.clone()]),
-        model_family: family,
-        model_type: info.parameter_size_label(),
-        file_type: info.file_type_name().unwrap_or_default().to_owned(),
-        architecture: "amd64".into(),
-        os: "linux".into(),
-        ..ConfigV2::default()
-    };
-    let config_bytes =
-        serde_json::to_vec(&config).map_err(|e| AirgapError::Invalid(e.to_string()))?;
-    let config_digest = store.put_blob_bytes(&config_bytes)?;
-    let manifest = Manifest::new(
-        Layer {
-            media_type: mt::MEDIA_CONFIG.into(),
-            digest: config_digest.wire(),
-            size: config_bytes.len() as u64,
-            from: None,
-        },
-        vec![Layer {
-            media_type: mt::MEDIA_MODEL.into(),
-            digest: digest.wire(),
-            size,
-            from: None,
-        }],
-    );
-    store.put_manifest(name, &manifest)?;
-    Ok(manifest)
+    Ok(write_manifest(
+        store,
+        name,
+        &ModelFacts::of_gguf(&info),
+        vec![weights_layer(&digest, size, None)],
+    )?)
 }

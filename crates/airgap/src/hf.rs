@@ -19,8 +19,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest, Store};
 use serde_json::{json, Value};
 
 use crate::error::{AirgapError, Result};
@@ -172,7 +172,7 @@ pub fn is_plain_file_name(f: &str) -> bool {
 /// The quant an `hf.co` name asks for, and whether it asked explicitly (a tag other than
 /// `latest`).
 pub fn quant(name: &ModelName) -> (&str, bool) {
-    if name.tag == hearth_ollama_compat::names::DEFAULT_TAG {
+    if name.tag == hearth_store::names::DEFAULT_TAG {
         (DEFAULT_QUANT, false)
     } else {
         (name.tag.as_str(), true)

@@ -7,7 +7,7 @@
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use hearth_ollama_compat::names::ModelName;
+use hearth_store::names::ModelName;
 use hf_hub::api::tokio::{ApiBuilder, ApiError, ApiRepo, Progress};
 use hf_hub::{Cache, Repo, RepoType};
 use serde_json::{json, Value};

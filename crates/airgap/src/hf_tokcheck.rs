@@ -139,9 +139,9 @@ pub fn check_text(gguf: &Path, tokenizer_json: &Path, text: &str) -> Result<Toke
         .map_err(|e| AirgapError::Invalid(e.to_string()))?;
     // The GGUF's vocabulary, for naming tokens and knowing which are control tokens.
     let info =
-        hearth_engine::gguf::validate(gguf).map_err(|e| AirgapError::Invalid(e.to_string()))?;
+        hearth_store::gguf::validate(gguf).map_err(|e| AirgapError::Invalid(e.to_string()))?;
     let array = |key: &str| match info.get(key) {
-        Some(hearth_engine::gguf::GgufValue::Array(items)) => items.as_slice(),
+        Some(hearth_store::gguf::GgufValue::Array(items)) => items.as_slice(),
         _ => &[],
     };
     let pieces = array("tokenizer.ggml.tokens");

@@ -3,11 +3,8 @@
 //! ([`registry`]), and Hugging Face names resolved from the local cache, or downloaded into it
 //! when online ([`hf`], [`hf_online`]), with a tokenizer cross-check ([`hf_tokcheck`]).
 //!
-//! Everything that lands in the model store goes through `hearth_ollama_compat::store`: temp file,
+//! Everything that lands in the model store goes through `hearth_store::Store`: temp file,
 //! fsync, rename, and a sha256 check before anything becomes visible.
-
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod archive;
 pub mod blobs;

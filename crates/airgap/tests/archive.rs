@@ -4,14 +4,14 @@
 use std::path::Path;
 
 use hearth_airgap::archive;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Layer, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Layer, Manifest, Store};
 
 fn model(store: &Store, name: &str, weights: &[u8]) -> Manifest {
     let w = store.put_blob_bytes(weights).unwrap();
     let c = store.put_blob_bytes(br#"{"model_format":"gguf"}"#).unwrap();
     let t = store.put_blob_bytes(b"{{ .Prompt }}").unwrap();
-    let layer = |media: &str, d: &hearth_ollama_compat::store::Digest, size: usize| Layer {
+    let layer = |media: &str, d: &hearth_store::Digest, size: usize| Layer {
         media_type: media.into(),
         digest: d.wire(),
         size: size as u64,

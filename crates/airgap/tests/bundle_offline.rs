@@ -69,7 +69,7 @@ fn bundle_serves_offline_with_empty_home() {
 
     let blob = home.join(".cache/hearth/blobs").join(format!(
         "sha256-{}",
-        hearth_engine::bundled::find("smollm2:135m").unwrap().sha256
+        hearth_store::builtin::find("smollm2:135m").unwrap().sha256
     ));
     assert!(blob.is_file(), "extracted to {}", blob.display());
 }

@@ -11,8 +11,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Layer, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Layer, Store};
 
 const NAME: &str = "mymodel:q4";
 const SYSTEM: &str = "You are Bundly, a terse assistant carried inside one executable.";
@@ -183,7 +183,7 @@ fn a_store_model_is_bundled_and_served_offline_under_its_own_name() {
     let entry = &tags["models"][listed.iter().position(|n| *n == NAME).unwrap()];
     assert_eq!(
         entry["digest"],
-        hearth_ollama_compat::store::Digest::of(&original).hex(),
+        hearth_store::Digest::of(&original).hex(),
         "the manifest travelled byte for byte"
     );
 

@@ -10,8 +10,8 @@ mod common;
 use std::path::Path;
 use std::process::{Child, Command};
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Store};
 
 struct Kill(Child);
 

@@ -7,12 +7,12 @@ mod hf_support;
 use std::path::Path;
 
 use hearth_airgap::hf;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Store};
 
 #[test]
 fn hf_names_resolve_offline_from_the_cache() {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
+    let m = hearth_store::builtin::find("smollm2:135m").unwrap();
     let gguf = common::smollm2_gguf();
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("hub");

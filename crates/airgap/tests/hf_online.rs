@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering;
 
 use hearth_airgap::hf::{self, HfOptions, Source};
 use hearth_airgap::hf_tokcheck::TokenizerCheck;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Store};
 use hf_support::{dead_endpoint, serve, smol_gguf, smol_hub, COMMIT, TOKEN};
 
 fn opts(cache: &Path, endpoint: &str) -> HfOptions {

@@ -1,5 +1,5 @@
-//! `POST /api/pull` of an `hf.co` name on `hearth serve`'s router with the airgap registry client
-//! plugged in: fetched from a fake Hub (HF_ENDPOINT, HF_HOME, HF_TOKEN from the environment, as
+//! `POST /api/pull` of an `hf.co` name on a real `hearth serve` (the airgap registry client
+//! plugged in): fetched from a fake Hub (HF_ENDPOINT, HF_HOME, HF_TOKEN from the environment, as
 //! the server reads them) into the HF cache and the store, with Ollama-style NDJSON progress and
 //! the tokenizer check; with the Hub gone an uncached name is a clear error and nothing changes.
 //! The only test in this binary: it owns the process environment.
@@ -7,9 +7,9 @@
 mod common;
 mod hf_support;
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Store};
-use hf_support::{dead_endpoint, serve, smol_gguf, smol_hub, TOKEN};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Store};
+use hf_support::{serve, smol_gguf, smol_hub, TOKEN};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,8 +32,8 @@ async fn api_pull_resolves_hf_names() {
     std::env::set_var("HF_TOKEN", TOKEN);
 
     let store = Store::new(dir.path().join("store"));
-    let port = common::serve_hearth(&store, None).await;
-    let url = format!("http://127.0.0.1:{port}/api/pull");
+    let served = common::serve_hearth(&store, false).await;
+    let url = format!("http://127.0.0.1:{}/api/pull", served.port);
     let http = reqwest::Client::new();
     let text = http
         .post(&url)
@@ -72,10 +72,10 @@ async fn api_pull_resolves_hf_names() {
         .join("hub/models--someone--smol-GGUF/refs/main")
         .is_file());
 
-    // The Hub gone: an uncached name fails clearly, the store is unchanged.
+    // The Hub gone (the server's HF_ENDPOINT now refuses connections): an uncached name fails
+    // clearly, the store is unchanged.
     stop.send(()).unwrap();
     server.await.unwrap();
-    std::env::set_var("HF_ENDPOINT", dead_endpoint().await);
     let resp = http
         .post(&url)
         .json(&json!({"model": "hf.co/someone/other-GGUF:Q4_1", "stream": false}))

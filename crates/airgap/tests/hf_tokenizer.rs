@@ -7,8 +7,8 @@ mod hf_support;
 
 use hearth_airgap::hf::{self, HfOptions, Source};
 use hearth_airgap::hf_tokcheck::{check_tokenizer, TokenizerCheck, PROBE};
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Store};
 use hf_support::{lay_out_cache, smol_gguf, write_tokenizer, Spoil};
 
 fn mismatch(check: TokenizerCheck) -> hearth_airgap::hf_tokcheck::TokenizerMismatch {

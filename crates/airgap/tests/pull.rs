@@ -7,8 +7,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use hearth_airgap::registry::{self, pull::partial_path, PullOptions};
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest as mt, Digest, Layer, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Digest, Layer, Manifest, Store};
 use serde_json::Value;
 
 /// Serve `store` read-only on a loopback port; returns the port and the `Range` headers seen.
@@ -158,7 +158,8 @@ async fn api_pull_streams_ollama_progress_lines() {
     let (reg_port, _) = serve(src).await;
     let dst_dir = tempfile::tempdir().unwrap();
     let dst = Store::new(dst_dir.path());
-    let port = common::serve_hearth(&dst, None).await;
+    let served = common::serve_hearth(&dst, false).await;
+    let port = served.port;
     let url = format!("http://127.0.0.1:{port}/api/pull");
     let model = format!("127.0.0.1:{reg_port}/library/tiny:1");
     let http = reqwest::Client::new();
@@ -284,7 +285,8 @@ async fn a_dropped_connection_leaves_no_model_and_the_next_pull_resumes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn v2_routes_work_inside_the_api_router() {
     let (_a, a, manifest) = source_store();
-    let port = common::serve_hearth(&a, Some(registry::router(a.clone()))).await;
+    let served = common::serve_hearth(&a, true).await;
+    let port = served.port;
     let dir = tempfile::tempdir().unwrap();
     let b = Store::new(dir.path());
     let name = ModelName::parse(&format!("127.0.0.1:{port}/library/smol:q4")).unwrap();

@@ -6,8 +6,8 @@ mod common;
 
 use common::serve;
 use hearth_airgap::registry::{self, PullOptions};
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Store};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn push_to_a_writable_hearth_registry() {

@@ -9,14 +9,20 @@ use hearth_classifier::{
     classify, Classifier, ClassifyRequest, HybridClassifier, HybridConfig, LlmClassifier,
     LlmConfig, LlmMode, RulesClassifier, ToolDefinition, ToolRegistry,
 };
-use hearth_engine::{bundled, LoadConfig, Model};
+use hearth_engine::{LoadConfig, Model};
+use hearth_store::builtin;
+
+/// The repository's `models/` folder, where `scripts/fetch-models.sh` puts the weights.
+fn repo_models() -> Vec<std::path::PathBuf> {
+    vec![concat!(env!("CARGO_MANIFEST_DIR"), "/../../models").into()]
+}
 
 /// One model per test binary (llama.cpp's backend initialises once per process).
 fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let m = bundled::find("smollm2:135m").expect("smollm2:135m is in the manifest");
-        let path = bundled::locate(m)
+        let m = builtin::find("smollm2:135m").expect("smollm2:135m is in the manifest");
+        let path = builtin::locate(m, &repo_models())
             .unwrap_or_else(|e| panic!("bundled model missing: {e} (run scripts/fetch-models.sh)"));
         let config = LoadConfig {
             num_ctx: 2048,
@@ -240,11 +246,11 @@ fn smollm2_gets_its_measured_calibration() {
 #[test]
 fn other_models_get_no_calibration() {
     // The same loaded model's info with Gemma's GGUF header: nothing names SmolLM2 any more.
-    let m = bundled::find("gemma3:270m").expect("gemma3:270m is in the manifest");
-    let path = bundled::locate(m)
+    let m = builtin::find("gemma3:270m").expect("gemma3:270m is in the manifest");
+    let path = builtin::locate(m, &repo_models())
         .unwrap_or_else(|e| panic!("bundled model missing: {e} (run scripts/fetch-models.sh)"));
     let mut info = model().info().clone();
-    info.gguf = std::sync::Arc::new(hearth_engine::gguf::validate(&path).unwrap());
+    info.gguf = std::sync::Arc::new(hearth_store::gguf::validate(&path).unwrap());
     info.path = path;
     assert_eq!(
         hearth_classifier::Calibration::for_model(&info),

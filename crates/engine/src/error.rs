@@ -6,25 +6,67 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
     #[error("{path}: not a usable GGUF model: {reason}")]
-    InvalidGguf { path: PathBuf, reason: String },
+    /// The file is not a GGUF model llama.cpp could load.
+    InvalidGguf {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     #[error("{path}: cannot read model file: {reason}")]
-    Io { path: PathBuf, reason: String },
+    /// The file cannot be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     #[error("llama.cpp could not load {path}: {reason}")]
-    Load { path: PathBuf, reason: String },
+    /// llama.cpp refused to load the file.
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     #[error("could not create a context: {0}")]
+    /// A llama.cpp context (or the inference thread) could not be created.
     Context(String),
     #[error("invalid grammar: {0}")]
+    /// A grammar or JSON schema could not be compiled.
     Grammar(String),
     #[error("invalid request: {0}")]
+    /// A request field is out of range.
     InvalidRequest(String),
     #[error("the input length exceeds the context length ({tokens} tokens > {context})")]
-    ContextOverflow { tokens: usize, context: u32 },
+    /// The prompt does not fit the context window.
+    ContextOverflow {
+        /// Tokens in the prompt.
+        tokens: usize,
+        /// Tokens that fit.
+        context: u32,
+    },
     #[error("decoding failed: {0}")]
+    /// llama.cpp failed while decoding a batch.
     Decode(String),
     #[error("chat template: {0}")]
+    /// The chat template could not be rendered.
     Template(String),
     #[error("model does not support embeddings: {0}")]
+    /// The model cannot produce embeddings.
     Embedding(String),
     #[error("the model's inference thread has stopped")]
+    /// The inference thread has stopped.
     WorkerGone,
+}
+
+impl From<hearth_gguf::GgufError> for EngineError {
+    fn from(e: hearth_gguf::GgufError) -> Self {
+        match e {
+            hearth_gguf::GgufError::Invalid { path, reason } => {
+                EngineError::InvalidGguf { path, reason }
+            }
+            hearth_gguf::GgufError::Io { path, reason } => EngineError::Io { path, reason },
+        }
+    }
 }

@@ -25,30 +25,38 @@ impl DoneReason {
 /// Log-probability of one token, as Ollama reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenLogprob {
+    /// The token's text.
     pub token: String,
+    /// Natural-log probability.
     pub logprob: f32,
+    /// The token's raw bytes (may be part of a UTF-8 sequence).
     pub bytes: Vec<u8>,
 }
 
 /// Log-probabilities for one sampled token and its most likely alternatives (descending).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Logprobs {
+    /// The token that was sampled.
     #[serde(flatten)]
     pub sampled: TokenLogprob,
+    /// The most likely tokens at this position, most likely first.
     pub top_logprobs: Vec<TokenLogprob>,
 }
 
 /// Counts and durations of a finished generation (nanoseconds, as Ollama reports them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Completion {
+    /// Why generation stopped.
     pub done_reason: DoneReason,
     /// Prompt tokens in the request (cached ones included).
     pub prompt_eval_count: u32,
     /// Prompt tokens served from the KV cache instead of being evaluated.
     pub cached_prompt_tokens: u32,
+    /// Time spent evaluating the prompt.
     pub prompt_eval_duration_ns: u64,
     /// Tokens generated.
     pub eval_count: u32,
+    /// Time spent generating.
     pub eval_duration_ns: u64,
     /// From the request reaching the engine to the end, queueing included.
     pub total_duration_ns: u64,
@@ -63,6 +71,7 @@ pub struct Completion {
 pub enum Event {
     /// A piece of output text: always valid UTF-8 and never part of a stop sequence.
     Token {
+        /// The text.
         text: String,
         /// Per-token log-probabilities when requested (one entry per model token in this piece).
         logprobs: Vec<Logprobs>,

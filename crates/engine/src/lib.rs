@@ -20,10 +20,8 @@
 //! ```
 
 mod backend;
-pub mod bundled;
 mod error;
 mod event;
-pub mod gguf;
 mod model;
 mod options;
 mod sampler;

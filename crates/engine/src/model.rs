@@ -10,23 +10,27 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
-use crate::gguf::GgufInfo;
 use crate::template::{ChatMessage, ChatTemplate};
 use crate::worker::{self, Command, Job};
 use crate::{backend, EngineError, Event, GenerateRequest, Grammar, LoadConfig, Prompt};
+use hearth_gguf::GgufInfo;
 
 /// What is known about a loaded model.
 #[derive(Debug, Clone)]
 pub struct ModelInfo {
+    /// The GGUF file.
     pub path: PathBuf,
     /// `general.architecture` (e.g. `llama`, `gemma3`).
     pub architecture: String,
+    /// Number of weights.
     pub n_params: u64,
     /// Bytes of weights.
     pub size_bytes: u64,
     /// Context length the model was trained with.
     pub n_ctx_train: u32,
+    /// Embedding width.
     pub n_embd: u32,
+    /// Vocabulary size.
     pub n_vocab: u32,
     /// Context length of each parallel sequence.
     pub context_length: u32,
@@ -43,6 +47,7 @@ pub struct ModelInfo {
 /// Embedding vectors, L2-normalised, one per input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
+    /// One unit vector per input.
     pub vectors: Vec<Vec<f32>>,
     /// The L2 norm of each pooled vector before normalisation (`vectors[i] * norms[i]` is the
     /// model's raw output, which Ollama's legacy `/api/embeddings` returns).
@@ -106,7 +111,7 @@ impl Model {
     /// Validate `path` as GGUF, load it through llama.cpp and start its inference thread.
     /// Blocking: call it from a blocking-capable thread.
     pub fn load(path: &Path, config: LoadConfig) -> Result<Model, EngineError> {
-        let gguf = Arc::new(crate::gguf::validate(path)?);
+        let gguf = Arc::new(hearth_gguf::validate(path)?);
         let backend = backend::backend()?;
         let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
         let llama =
@@ -116,10 +121,11 @@ impl Model {
             })?;
         let llama = Arc::new(llama);
         let threads = config.threads.unwrap_or_else(crate::physical_cores).max(1);
-        let chat_template = llama
-            .chat_template(None)
-            .ok()
-            .and_then(|t| t.to_string().ok());
+        // The header was read once already; llama.cpp's `chat_template` reads the same key.
+        let chat_template = gguf
+            .get_str("tokenizer.chat_template")
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         let vocab = llama.vocab();
         let piece = |t: LlamaToken| {
             String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned()

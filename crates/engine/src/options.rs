@@ -89,8 +89,11 @@ pub enum Prompt {
 /// One generation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateRequest {
+    /// Text or tokens to continue.
     pub prompt: Prompt,
+    /// Sampling and stopping.
     pub options: SamplingOptions,
+    /// Constrain the output to a grammar.
     pub grammar: Option<Grammar>,
     /// Report log-probabilities: `None` = off, `Some(n)` = the sampled token plus the top `n` alternatives (n ≤ 20).
     pub logprobs: Option<u32>,

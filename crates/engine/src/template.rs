@@ -25,7 +25,9 @@ const NAME: &str = "chat_template";
 /// One chat message as templates see it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// `system`, `user`, `assistant` or `tool`.
     pub role: String,
+    /// The message text.
     pub content: String,
     /// Tool calls made by an assistant message, each `{"type": "function", "function": {"name",
     /// "arguments"}}` (arguments as an object; a JSON string or the flat `{"name",

@@ -5,14 +5,21 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use hearth_store::builtin;
+
 use hearth_engine::{
-    bundled, ChatMessage, Completion, DoneReason, EngineError, Event, GenerateRequest, Grammar,
-    LoadConfig, Model, Prompt, SamplingOptions,
+    ChatMessage, Completion, DoneReason, EngineError, Event, GenerateRequest, Grammar, LoadConfig,
+    Model, Prompt, SamplingOptions,
 };
 
+/// The repository's `models/` folder, where `scripts/fetch-models.sh` puts the weights.
+fn repo_models_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
+}
+
 fn model_path() -> PathBuf {
-    let m = bundled::find("smollm2:135m").expect("smollm2:135m is in the bundled manifest");
-    bundled::locate(m)
+    let m = builtin::find("smollm2:135m").expect("smollm2:135m is in the fetch list");
+    builtin::locate(m, &[repo_models_dir()])
         .unwrap_or_else(|e| panic!("the bundled model is required for these tests: {e}"))
 }
 

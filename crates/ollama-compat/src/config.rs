@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::registry_client::RegistryClient;
 use crate::scheduler::SchedulerConfig;
+use hearth_store::registry::RegistryClient;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct ServerConfig {
     pub models_dir: PathBuf,
     /// Read-only model stores (Ollama's layout) consulted after `models_dir`, in order: a bundled
     /// executable's own models, or a store on read-only media. Listed and served, never written,
-    /// deleted from or pruned. [`ServerConfig::new`] takes them from `HEARTH_EXTRA_MODELS`.
+    /// deleted from or pruned. Empty by default; the binary fills it from `HEARTH_EXTRA_MODELS`.
     pub read_only_models: Vec<PathBuf>,
     /// Scheduler limits.
     pub scheduler: SchedulerConfig,
@@ -43,7 +43,7 @@ impl ServerConfig {
         ServerConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             models_dir,
-            read_only_models: read_only_models_from_env(),
+            read_only_models: Vec::new(),
             scheduler: SchedulerConfig::default(),
             origins: Vec::new(),
             api_key: None,
@@ -57,21 +57,6 @@ impl ServerConfig {
 
 /// Ollama's port.
 pub const DEFAULT_PORT: u16 = 11434;
-
-/// Environment variable listing read-only model stores, separated like `PATH` (`:` on Unix).
-/// A bundled executable puts its own store models first in it at startup.
-pub const READ_ONLY_MODELS_ENV: &str = "HEARTH_EXTRA_MODELS";
-
-/// The read-only stores named by `HEARTH_EXTRA_MODELS` (empty entries skipped).
-pub fn read_only_models_from_env() -> Vec<PathBuf> {
-    std::env::var_os(READ_ONLY_MODELS_ENV)
-        .map(|v| {
-            std::env::split_paths(&v)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Parse `OLLAMA_HOST` as Ollama does: `host`, `host:port`, `:port`, `[v6]:port`, `http://…`
 /// (port 80), `https://…` (port 443). A bad port falls back to 11434. Returns host and port.

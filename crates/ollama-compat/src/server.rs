@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Loader;
-use crate::catalog::BundledEntry;
 use crate::config::ServerConfig;
 use crate::state::AppState;
+use hearth_store::catalog::BuiltinEntry;
 
 /// How long in-flight requests may run on after a shutdown signal.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -17,7 +17,7 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub async fn serve(
     config: ServerConfig,
     loader: Arc<dyn Loader>,
-    bundled: Vec<BundledEntry>,
+    bundled: Vec<BuiltinEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
@@ -29,12 +29,12 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     config: ServerConfig,
     loader: Arc<dyn Loader>,
-    bundled: Vec<BundledEntry>,
+    bundled: Vec<BuiltinEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Only the writable store is pruned: read-only stores (a bundle's models) are never touched.
     if config.prune {
-        let store = crate::store::Store::new(&config.models_dir);
+        let store = hearth_store::Store::new(&config.models_dir);
         let removed = tokio::task::spawn_blocking(move || store.prune_unreferenced())
             .await
             .unwrap_or(0);

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use crate::backend::Loader;
-use crate::catalog::{BundledEntry, Catalog};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::scheduler::Scheduler;
-use crate::store::Store;
+use hearth_store::catalog::{BuiltinEntry, Catalog};
+use hearth_store::Store;
 
 /// Catalogue, scheduler, metrics and configuration.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ impl AppState {
     pub fn new(
         config: ServerConfig,
         loader: Arc<dyn Loader>,
-        bundled: Vec<BundledEntry>,
+        bundled: Vec<BuiltinEntry>,
     ) -> SharedState {
         let catalog = Catalog::new(Store::new(&config.models_dir), bundled)
             .with_read_only(config.read_only_models.iter().map(Store::new));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hearth_ollama_compat::backend::EngineLoader;
-use hearth_ollama_compat::{bundled, server, ServerConfig};
+use hearth_ollama_compat::{server, ServerConfig};
 use serde_json::{json, Value};
 
 const MODEL: &str = "smollm2:135m";
@@ -17,8 +17,9 @@ fn base() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
         let model =
-            hearth_engine::bundled::find(MODEL).expect("smollm2:135m is in the bundled manifest");
-        if let Err(e) = hearth_engine::bundled::locate(model) {
+            hearth_store::builtin::find(MODEL).expect("smollm2:135m is in the bundled manifest");
+        let models = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
+        if let Err(e) = hearth_store::builtin::locate(model, std::slice::from_ref(&models)) {
             panic!("the bundled model {MODEL} is missing ({e}); run scripts/fetch-models.sh");
         }
         let (tx, rx) = std::sync::mpsc::channel();
@@ -39,7 +40,7 @@ fn base() -> &'static str {
                     listener,
                     config,
                     Arc::new(EngineLoader),
-                    bundled::entries(),
+                    hearth_store::builtin::catalog_entries(&[models], true),
                     std::future::pending(),
                 )
                 .await

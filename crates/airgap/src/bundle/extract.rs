@@ -6,8 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use hearth_ollama_compat::config::READ_ONLY_MODELS_ENV;
-use hearth_ollama_compat::store::{atomic_write, hex, Digest, Store};
+use hearth_store::{atomic_write, hex, Digest, Store};
 
 use super::format::{read_manifest, Located};
 use crate::error::{io, AirgapError, Result};
@@ -20,40 +19,28 @@ const BAR_MIN: u64 = 1 << 20;
 /// What a bundled executable made available.
 #[derive(Debug, Clone)]
 pub struct Activated {
-    /// The folder `HEARTH_BUNDLED_DIR` now names.
+    /// The folder holding its built-in models (searched first for them).
     pub dir: PathBuf,
     /// The names of hearth's bundled models it carries.
     pub models: Vec<String>,
-    /// The read-only Ollama-layout store of its store models (added to `HEARTH_EXTRA_MODELS`);
+    /// The read-only Ollama-layout store of its store models (consulted before `HEARTH_EXTRA_MODELS`);
     /// `None` when it carries none.
     pub store: Option<PathBuf>,
     /// The store models' names, as listings show them.
     pub store_models: Vec<String>,
 }
 
-/// If the running executable is a bundle, extract its models (once), set `HEARTH_BUNDLED_DIR`
-/// and, when it carries store models, put their read-only store first in `HEARTH_EXTRA_MODELS`;
-/// `None` for a plain executable (only its last 64 bytes are read).
-/// Call first thing in `main`, before any thread is started.
+/// If the running executable is a bundle, extract its models (once) and say where they are:
+/// [`Activated::dir`] holds its built-in models, [`Activated::store`] its read-only store of store
+/// models. `None` for a plain executable (only its last 64 bytes are read). The caller passes
+/// these folders on as configuration; nothing here touches the environment.
 pub fn activate() -> Result<Option<Activated>> {
     let exe = std::env::current_exe().map_err(io("locating the running executable"))?;
     if read_manifest(&exe)?.is_none() {
         return Ok(None);
     }
     let cache = crate::cache::cache_dir()?;
-    let activated = activate_from(&exe, &cache)?;
-    if let Some(a) = &activated {
-        std::env::set_var(hearth_engine::bundled::DIR_ENV, &a.dir);
-        if let Some(store) = &a.store {
-            let rest = std::env::var_os(READ_ONLY_MODELS_ENV).unwrap_or_default();
-            let dirs = std::iter::once(store.clone()).chain(std::env::split_paths(&rest));
-            let joined = std::env::join_paths(dirs).map_err(|e| {
-                AirgapError::Invalid(format!("cannot set {READ_ONLY_MODELS_ENV}: {e}"))
-            })?;
-            std::env::set_var(READ_ONLY_MODELS_ENV, joined);
-        }
-    }
-    Ok(activated)
+    activate_from(&exe, &cache)
 }
 
 /// Extract the payloads of the bundle at `exe` into `cache` (`blobs/sha256-<hex>`, plus
@@ -206,9 +193,9 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use hearth_ollama_compat::catalog::Catalog;
-    use hearth_ollama_compat::names::ModelName;
-    use hearth_ollama_compat::store::{manifest as mt, Layer, Manifest, Store};
+    use hearth_store::catalog::Catalog;
+    use hearth_store::names::ModelName;
+    use hearth_store::{manifest as mt, Layer, Manifest, Store};
 
     use super::super::format::footer;
     use super::super::{resolve, write_bundle, BundledSource, Source};
@@ -341,7 +328,7 @@ mod tests {
         let manifest = store_model(&store, "team/mine:q4", b"GGUF shared weights", "Be brief.");
         store_model(&store, "other:1", b"GGUF other weights", "Other.");
         let stores = [store.clone()];
-        let mine = resolve("Team/Mine:Q4", &stores).unwrap();
+        let mine = resolve("Team/Mine:Q4", &stores, &[]).unwrap();
         let Source::Store(s) = &mine else {
             panic!("expected a store model: {mine:?}")
         };
@@ -432,7 +419,7 @@ mod tests {
         let (exe, _) = fake(d.path(), b"unused", None);
         let store = Store::new(d.path().join("store"));
         store_model(&store, "mine:q4", b"GGUF weights of mine", "Be brief.");
-        let src = resolve("mine:q4", &[store]).unwrap();
+        let src = resolve("mine:q4", &[store], &[]).unwrap();
         let out = d.path().join("bundle");
         let m = write_bundle(&exe, &[src], &out).unwrap();
         assert!(m.models.is_empty());
@@ -467,7 +454,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store::new(d.path().join("store"));
         store_model(&store, "mine:q4", b"weights", "s");
-        let err = resolve("nope:1", std::slice::from_ref(&store))
+        let err = resolve("nope:1", std::slice::from_ref(&store), &[])
             .unwrap_err()
             .to_string();
         assert!(
@@ -477,7 +464,7 @@ mod tests {
                 && err.contains(&store.root().display().to_string()),
             "{err}"
         );
-        let err = resolve("bad name", std::slice::from_ref(&store))
+        let err = resolve("bad name", std::slice::from_ref(&store), &[])
             .unwrap_err()
             .to_string();
         assert!(err.contains("invalid model name"), "{err}");
@@ -488,7 +475,7 @@ mod tests {
             .unwrap();
         let weights = Digest::parse(&m.manifest.layer(mt::MEDIA_MODEL).unwrap().digest).unwrap();
         std::fs::remove_file(store.blob_path(&weights)).unwrap();
-        let err = resolve("mine:q4", &[store]).unwrap_err().to_string();
+        let err = resolve("mine:q4", &[store], &[]).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
     }
 

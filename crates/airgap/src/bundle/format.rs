@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Manifest};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -36,7 +36,7 @@ pub struct BundleManifest {
     pub version: u32,
     /// Length of the executable before the first payload (bundling a bundle keeps only this).
     pub exe_size: u64,
-    /// hearth's bundled models (`models/bundled.json`), found by the engine by file name.
+    /// hearth's bundled models (`models/manifest.json`), found by the engine by file name.
     pub models: Vec<Payload>,
     /// Models from an Ollama-layout store, served read-only under their own names (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

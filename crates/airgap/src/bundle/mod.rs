@@ -5,7 +5,7 @@
 //! [ELF executable][pad to 4 KiB][model 1][pad]…[blob 1][pad][blob 2]…[manifest JSON][footer: sha256, offset, len, version, magic]
 //! ```
 //!
-//! Two kinds of model travel: hearth's bundled models (`models/bundled.json`; a GGUF each,
+//! Two kinds of model travel: hearth's bundled models (`models/manifest.json`; a GGUF each,
 //! found by the engine by file name) and models of an Ollama-layout store (the manifest, byte
 //! for byte, and every blob it names: weights, template, system, params, licence, config; each
 //! digest carried once).

@@ -8,9 +8,9 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use hearth_engine::bundled;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest::MEDIA_MODEL, Digest, Manifest, Store};
+use hearth_store::builtin;
+use hearth_store::names::ModelName;
+use hearth_store::{manifest::MEDIA_MODEL, Digest, Manifest, Store};
 
 use super::format::{
     align_up, footer, read_manifest, BlobPayload, BundleManifest, Payload, StoreModel, VERSION,
@@ -23,7 +23,7 @@ use crate::progress::bytes_bar;
 /// A model to put into a bundle.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// One of hearth's bundled models (`models/bundled.json`).
+    /// One of hearth's bundled models (`models/manifest.json`).
     Bundled(BundledSource),
     /// A model of an Ollama-layout store, with its manifest and every blob.
     Store(StoreSource),
@@ -78,13 +78,13 @@ impl Source {
     }
 }
 
-/// Find a model to bundle: one of hearth's bundled models first (its weights through the
-/// engine's bundled lookup, else a manifest of the same name in `stores` whose weights layer has
-/// the bundled digest), else a manifest in the first of `stores` that has one, with every blob it
-/// names present at its stated size. The error for an unknown name lists what can be bundled.
-pub fn resolve(name: &str, stores: &[Store]) -> Result<Source> {
-    if let Some(m) = bundled::find(name) {
-        return resolve_bundled(m, name, stores).map(Source::Bundled);
+/// Find a model to bundle: one of hearth's built-in models first (its weights in `builtin_dirs`,
+/// else a manifest of the same name in `stores` whose weights layer has the built-in digest),
+/// else a manifest in the first of `stores` that has one, with every blob it names present at
+/// its stated size. The error for an unknown name lists what can be bundled.
+pub fn resolve(name: &str, stores: &[Store], builtin_dirs: &[PathBuf]) -> Result<Source> {
+    if let Some(m) = builtin::find(name) {
+        return resolve_bundled(m, name, stores, builtin_dirs).map(Source::Bundled);
     }
     let parsed = ModelName::parse(name)
         .ok_or_else(|| AirgapError::Invalid(format!("invalid model name {name:?}")))?;
@@ -97,9 +97,10 @@ pub fn resolve(name: &str, stores: &[Store]) -> Result<Source> {
 }
 
 fn resolve_bundled(
-    m: &'static bundled::BundledModel,
+    m: &'static builtin::BuiltinModel,
     name: &str,
     stores: &[Store],
+    builtin_dirs: &[PathBuf],
 ) -> Result<BundledSource> {
     let source = |path: PathBuf| BundledSource {
         name: m.name.clone(),
@@ -108,7 +109,7 @@ fn resolve_bundled(
         sha256: m.sha256.clone(),
         size: m.size,
     };
-    let missing = match bundled::locate(m) {
+    let missing = match builtin::locate(m, builtin_dirs) {
         Ok(path) => return Ok(source(path)),
         Err(e) => e,
     };
@@ -173,7 +174,7 @@ fn resolve_stored(store: &Store, name: &ModelName) -> Result<Option<StoreSource>
 /// "cannot be bundled", with every name that can be.
 fn unknown_model(name: &str, stores: &[Store]) -> String {
     const SHOWN: usize = 30;
-    let builtin: Vec<&str> = bundled::all().iter().map(|m| m.name.as_str()).collect();
+    let builtin: Vec<&str> = builtin::all().iter().map(|m| m.name.as_str()).collect();
     let mut stored: Vec<String> = stores
         .iter()
         .flat_map(|s| s.list())

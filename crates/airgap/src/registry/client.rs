@@ -4,9 +4,9 @@
 //! `hearth pull` does).
 
 use futures::future::BoxFuture;
-use hearth_ollama_compat::names::{ModelName, DEFAULT_HOST};
-use hearth_ollama_compat::registry_client::{ProgressSink, RegistryClient, RegistryError};
-use hearth_ollama_compat::store::Store;
+use hearth_store::names::{ModelName, DEFAULT_HOST};
+use hearth_store::registry::{ProgressSink, RegistryClient, RegistryError};
+use hearth_store::Store;
 
 use super::pull::PullOptions;
 

@@ -7,9 +7,9 @@ use std::io::{Seek, Write};
 use std::path::PathBuf;
 
 use futures::StreamExt;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::manifest::MEDIA_MANIFEST;
-use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use hearth_store::manifest::MEDIA_MANIFEST;
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest, Store};
 use serde_json::{json, Value};
 
 use crate::error::{io, AirgapError, Result};

@@ -3,9 +3,9 @@
 //! is uploaded, then the manifest. Progress objects follow Ollama's `push` statuses.
 
 use futures::StreamExt;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::manifest::MEDIA_MANIFEST;
-use hearth_ollama_compat::store::{Digest, Store};
+use hearth_store::manifest::MEDIA_MANIFEST;
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Store};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 

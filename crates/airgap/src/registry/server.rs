@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{manifest::MEDIA_MANIFEST, Digest, Store, StoredModel};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest::MEDIA_MANIFEST, Digest, Store, StoredModel};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// The registry routes, with their own state: merge into a server, or serve alone.

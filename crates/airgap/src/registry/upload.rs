@@ -9,8 +9,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::Router;
-use hearth_ollama_compat::names::ModelName;
-use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{Digest, Manifest, Store};
 
 /// Upload routes (merge with [`super::router`] for a read-write registry).
 pub fn router(store: Store) -> Router {

@@ -5,15 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use hearth_ollama_compat::store::{Digest, Manifest, Store};
+use hearth_store::{Digest, Manifest, Store};
 use sha2::Digest as _;
 
 /// The bundled SmolLM2 GGUF; panics (never skips) when `scripts/fetch-models.sh` has not run.
 pub fn smollm2_gguf() -> PathBuf {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
-    hearth_engine::bundled::locate(m)
+    let m = hearth_store::builtin::find("smollm2:135m").unwrap();
+    hearth_store::builtin::locate(m, &[repo_models_dir()])
         .unwrap_or_else(|e| panic!("the bundled model is required (scripts/fetch-models.sh): {e}"))
 }
 
@@ -23,10 +22,7 @@ pub fn assert_blobs_verified(store: &Store, m: &Manifest) {
     for d in m.digests() {
         let d = Digest::parse(d).unwrap();
         let bytes = std::fs::read(store.blob_path(&d)).unwrap();
-        assert_eq!(
-            hearth_ollama_compat::store::hex(&sha2::Sha256::digest(&bytes)),
-            d.hex()
-        );
+        assert_eq!(hearth_store::hex(&sha2::Sha256::digest(&bytes)), d.hex());
     }
 }
 
@@ -55,18 +51,53 @@ pub async fn serve(app: axum::Router) -> u16 {
     port
 }
 
-/// `hearth serve`'s router over `store` with the airgap registry client and optional extra
-/// routes (as `--registry` adds), on a loopback port, which is returned.
-pub async fn serve_hearth(store: &Store, extra: Option<axum::Router>) -> u16 {
-    let mut config = hearth_ollama_compat::ServerConfig::new(store.root().to_owned());
-    config.registry_client = Some(Arc::new(hearth_airgap::registry::AirgapRegistry));
-    config.extra_routes = extra;
-    let state = hearth_ollama_compat::state::AppState::new(
-        config,
-        Arc::new(hearth_ollama_compat::backend::EngineLoader),
-        Vec::new(),
-    );
-    serve(hearth_ollama_compat::router(state)).await
+/// A `hearth serve` child process, killed when dropped.
+pub struct Served {
+    child: std::process::Child,
+    /// Its loopback port.
+    pub port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real `hearth serve` over `store` (the airgap registry client plugged in, as always), with
+/// `--registry` when asked, on a free loopback port; returns once it answers `/`. It inherits
+/// this process's environment (`HF_ENDPOINT`, `HF_HOME`, …).
+pub async fn serve_hearth(store: &Store, registry: bool) -> Served {
+    let port = free_port();
+    let mut cmd = Command::new(hearth_bin());
+    cmd.args([
+        "serve",
+        "--host",
+        &format!("127.0.0.1:{port}"),
+        "--models-dir",
+    ])
+    .arg(store.root())
+    .env_remove("HEARTH_EXTRA_MODELS")
+    .env_remove("OLLAMA_MODELS");
+    if registry {
+        cmd.arg("--registry");
+    }
+    let served = Served {
+        child: cmd.spawn().expect("starting hearth serve"),
+        port,
+    };
+    let url = format!("http://127.0.0.1:{port}/");
+    for _ in 0..200 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return served;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("hearth serve did not answer on port {port} within 10 s");
 }
 
 /// `target/release/hearth`, built by `cargo build --release` (or `cargo test --release

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
-use hearth_engine::gguf::GgufValue;
+use hearth_store::gguf::GgufValue;
 use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
@@ -31,7 +31,7 @@ use tokenizers::{AddedToken, Tokenizer};
 
 /// The bundled SmolLM2 GGUF and its sha256; panics (never skips) when it was not fetched.
 pub fn smol_gguf() -> (PathBuf, String, u64) {
-    let m = hearth_engine::bundled::find("smollm2:135m").unwrap();
+    let m = hearth_store::builtin::find("smollm2:135m").unwrap();
     (super::common::smollm2_gguf(), m.sha256.clone(), m.size)
 }
 
@@ -48,7 +48,7 @@ pub enum Spoil {
 
 /// A `tokenizer.json` for the GGUF at `gguf`, built from its vocabulary and merges.
 pub fn tokenizer_from_gguf(gguf: &Path, spoil: Spoil) -> Tokenizer {
-    let info = hearth_engine::gguf::validate(gguf).unwrap();
+    let info = hearth_store::gguf::validate(gguf).unwrap();
     let array = |key: &str| match info.get(key) {
         Some(GgufValue::Array(items)) => items.clone(),
         other => panic!("{key}: {other:?}"),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::state::SharedState;
-use crate::store::{Digest, StoreError};
+use hearth_store::{Digest, StoreError};
 
 fn parse(digest: &str) -> Result<Digest, ApiError> {
     Digest::parse(digest).ok_or_else(|| ApiError::bad("invalid digest format"))

@@ -10,15 +10,15 @@ use hearth_engine::{ChatMessage, GenerateRequest, Prompt};
 use serde_json::Value;
 
 use super::common::{self, Prepared};
-use crate::catalog::ModelRecord;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
 use crate::infer::{self, Piece};
-use crate::names::ModelName;
 use crate::state::SharedState;
 use crate::tools;
 use crate::wire::{now_utc, ChatBody, ChatChunk, Message, Metrics};
+use hearth_store::catalog::ModelRecord;
+use hearth_store::names::ModelName;
 
 /// The handler.
 pub async fn handler(State(st): State<SharedState>, OJson(body): OJson<ChatBody>) -> Response {

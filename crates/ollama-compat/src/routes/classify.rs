@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::common;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
-use crate::names::ModelName;
 use crate::state::SharedState;
+use hearth_store::names::ModelName;
 
 /// The handler.
 pub async fn handler(State(st): State<SharedState>, OJson(body): OJson<Value>) -> Response {

@@ -6,13 +6,13 @@ use futures::stream::BoxStream;
 use hearth_engine::ChatMessage;
 use serde::Serialize;
 
-use crate::catalog::ModelRecord;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::infer::Piece;
 use crate::keep_alive::KeepAlive;
 use crate::scheduler::Lease;
 use crate::state::SharedState;
+use hearth_store::catalog::ModelRecord;
 
 /// A started generation.
 pub struct Prepared {

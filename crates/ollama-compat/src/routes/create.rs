@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json as j, Map, Value};
 
-use crate::catalog::ModelRecord;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
-use crate::names::ModelName;
 use crate::state::SharedState;
-use crate::store::{manifest as mt, ConfigV2, Digest, Layer, Manifest};
 use crate::wire::Message;
+use hearth_store::catalog::ModelRecord;
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, ConfigV2, Digest, Layer, Manifest};
 
 /// `POST /api/create` body.
 #[derive(Debug, Default, Deserialize)]
@@ -163,14 +163,14 @@ fn from_files(st: &SharedState, files: &BTreeMap<String, String>) -> ApiResult<M
         if !path.is_file() {
             return Err(ApiError::bad(format!("blob \"{digest}\" not found")));
         }
-        if gguf.is_none() && hearth_engine::gguf::validate(&path).is_ok() {
+        if gguf.is_none() && hearth_store::gguf::validate(&path).is_ok() {
             gguf = Some((d, path));
         }
     }
     let (digest, path) =
         gguf.ok_or_else(|| ApiError::bad("supplied file was not in GGUF format"))?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let info = hearth_engine::gguf::validate(&path).ok();
+    let info = hearth_store::gguf::validate(&path).ok();
     Ok(ModelRecord {
         name: ModelName::parse("imported").expect("valid literal"),
         model_path: path,

@@ -12,8 +12,8 @@ use super::common;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
 use crate::keep_alive::{self, KeepAlive};
-use crate::names::ModelName;
 use crate::state::SharedState;
+use hearth_store::names::ModelName;
 
 /// `POST /api/embed` body.
 #[derive(Debug, Default, Deserialize)]

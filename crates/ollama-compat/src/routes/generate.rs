@@ -14,9 +14,9 @@ use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
 use crate::infer::{self, Piece};
-use crate::names::ModelName;
 use crate::state::SharedState;
 use crate::wire::{now_utc, GenerateBody, GenerateChunk, Metrics};
+use hearth_store::names::ModelName;
 
 /// The handler.
 pub async fn handler(State(st): State<SharedState>, OJson(body): OJson<GenerateBody>) -> Response {
@@ -117,7 +117,7 @@ pub async fn prepare(st: &SharedState, body: GenerateBody) -> ApiResult<Step> {
             let mut vars = HashMap::new();
             vars.insert("System", system.clone().unwrap_or_default());
             vars.insert("Prompt", prompt.clone());
-            crate::gotmpl::render(&t, &vars)
+            hearth_store::gotmpl::render(&t, &vars)
         }) {
             Some(Ok(text)) => text,
             Some(Err(e)) if body.template.is_some() => {

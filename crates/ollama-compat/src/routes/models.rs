@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json as j, Map, Value};
 
-use crate::catalog::{self, ModelRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
-use crate::names::ModelName;
 use crate::state::SharedState;
 use crate::wire::local_time;
+use hearth_store::catalog::ModelRecord;
+use hearth_store::names::ModelName;
 
 /// The version reported to clients (a modern Ollama, so feature gates pass).
 pub const OLLAMA_VERSION: &str = "0.33.0";
@@ -132,7 +132,7 @@ fn show_inner(st: &SharedState, body: &NameBody) -> ApiResult<Value> {
         "parameters": parameters,
         "template": template,
         "details": st.catalog.details(&r),
-        "model_info": catalog::model_info(&info, body.verbose),
+        "model_info": crate::show_info::model_info(&info, body.verbose),
         "capabilities": st.catalog.capabilities(&r),
         "modified_at": modified(&r),
     });

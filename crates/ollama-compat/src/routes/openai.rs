@@ -13,10 +13,10 @@ use super::chat;
 use super::generate::{self, Step};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{openai_json, OJson};
-use crate::names::ModelName;
 use crate::state::SharedState;
 use crate::tools::ToolCall;
 use crate::wire::{ChatBody, GenerateBody, Message};
+use hearth_store::names::ModelName;
 
 /// Sampling fields shared by both completion endpoints.
 #[derive(Debug, Default, Deserialize)]

@@ -1,7 +1,7 @@
 //! `/api/pull`, `/api/push` and `/api/status`. hearth is airgapped first: a pull of a
 //! default-registry name that is already here (store or bundled) succeeds without touching the
 //! network, as Ollama's integration suite provisions models. Anything else goes through the
-//! configured [`RegistryClient`](crate::registry_client::RegistryClient) (Ollama's progress
+//! configured [`RegistryClient`](hearth_store::registry::RegistryClient) (Ollama's progress
 //! lines streamed as NDJSON, or one object with `stream:false`); without one, a pull of a
 //! missing model fails and push is refused.
 
@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::http::{json, OJson};
-use crate::names::{ModelName, DEFAULT_HOST};
-use crate::registry_client::{ProgressSink, RegistryError};
 use crate::state::SharedState;
+use hearth_store::names::{ModelName, DEFAULT_HOST};
+use hearth_store::registry::{ProgressSink, RegistryError};
 
 /// The error Ollama gives for a model its registry does not have.
 const NOT_FOUND: &str = "pull model manifest: file does not exist";

@@ -10,11 +10,11 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::catalog::BundledEntry;
 use crate::config::ServerConfig;
 use crate::fake::{FakeLoader, FakeStats};
-use crate::names::ModelName;
 use crate::state::AppState;
+use hearth_store::catalog::BuiltinEntry;
+use hearth_store::names::ModelName;
 
 pub(super) struct App {
     pub(super) router: Router,
@@ -26,11 +26,11 @@ pub(super) fn app_with(f: impl FnOnce(&mut ServerConfig)) -> App {
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("fake.gguf");
     std::fs::write(&weights, b"not really a gguf").unwrap();
-    let bundled = vec![BundledEntry {
+    let bundled = vec![BuiltinEntry {
         name: ModelName::parse("fake:1m").unwrap(),
         aliases: vec![ModelName::parse("fake").unwrap()],
         path: weights,
-        sha256: crate::store::Digest::of(b"not really a gguf")
+        sha256: hearth_store::Digest::of(b"not really a gguf")
             .hex()
             .to_owned(),
         size: 17,
@@ -619,7 +619,7 @@ async fn show_copy_delete_and_create() {
 async fn blobs_upload_and_verify() {
     let a = app();
     let data = b"some gguf bytes";
-    let d = crate::store::Digest::of(data).wire();
+    let d = hearth_store::Digest::of(data).wire();
     let (s, _, _) = call(&a, Method::HEAD, &format!("/api/blobs/{d}"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let up = |digest: String, body: &'static [u8]| {
@@ -633,7 +633,7 @@ async fn blobs_upload_and_verify() {
     assert_eq!(s, StatusCode::OK);
     let (s, _, _) = call(&a, Method::HEAD, &format!("/api/blobs/{d}"), None).await;
     assert_eq!(s, StatusCode::OK);
-    let wrong = crate::store::Digest::of(b"other").wire();
+    let wrong = hearth_store::Digest::of(b"other").wire();
     let (s, _, b) = send(&a, up(wrong, data)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(error_of(&serde_json::from_slice(&b).unwrap())

@@ -5,8 +5,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::tests::{app_with, call, error_of, post};
-use crate::names::ModelName;
-use crate::store::{manifest as mt, Layer, Manifest, Store};
+use hearth_store::names::ModelName;
+use hearth_store::{manifest as mt, Layer, Manifest, Store};
 
 /// A read-only store holding `ro/model:1` with a SYSTEM and PARAMETERs.
 fn read_only_store(dir: &std::path::Path) -> Store {

@@ -15,10 +15,10 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 
 use super::tests::{app_with, call, lines, send, App};
-use crate::names::ModelName;
-use crate::registry_client::{ProgressSink, RegistryClient, RegistryError};
-use crate::store::manifest::{self as mt, Layer, Manifest};
-use crate::store::Store;
+use hearth_store::manifest::{self as mt, Layer, Manifest};
+use hearth_store::names::ModelName;
+use hearth_store::registry::{ProgressSink, RegistryClient, RegistryError};
+use hearth_store::Store;
 
 /// One call the fake registry saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +80,7 @@ impl FakeRegistry {
             if let Some(store) = store {
                 let w = store.put_blob_bytes(b"pulled weights").unwrap();
                 let c = store.put_blob_bytes(b"{}").unwrap();
-                let layer = |media: &str, d: &crate::store::Digest, size| Layer {
+                let layer = |media: &str, d: &hearth_store::Digest, size| Layer {
                     media_type: media.into(),
                     digest: d.wire(),
                     size,

@@ -1,5 +1,5 @@
 //! Which models exist: the Ollama store's manifests, then those of read-only stores (a bundled
-//! executable's own models, `HEARTH_EXTRA_MODELS`), then the bundled models; an earlier source
+//! executable's own models, `HEARTH_EXTRA_MODELS`), then the built-in models; an earlier source
 //! shadows a later one of the same name. All are resolved into one [`ModelRecord`] shape.
 
 use std::collections::HashMap;
@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use hearth_engine::gguf::GgufInfo;
+use hearth_gguf::GgufInfo;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::manifest::{self as mt, ConfigV2};
 use crate::names::ModelName;
-use crate::store::{manifest as mt, ConfigV2, Digest, Store, StoredModel};
+use crate::{Digest, Store, StoreError, StoredModel};
 
-/// A bundled model as the server offers it.
+/// A built-in model as the server offers it.
 #[derive(Debug, Clone)]
-pub struct BundledEntry {
+pub struct BuiltinEntry {
     /// Canonical name (`smollm2:135m`).
     pub name: ModelName,
     /// Other names that resolve to it.
@@ -42,7 +42,7 @@ pub struct ModelRecord {
     pub name: ModelName,
     /// The GGUF weights.
     pub model_path: PathBuf,
-    /// `/api/tags` digest (manifest sha256, or the GGUF's for bundled models).
+    /// `/api/tags` digest (manifest sha256, or the GGUF's for built-in models).
     pub digest: String,
     /// Total size.
     pub size: u64,
@@ -86,17 +86,17 @@ pub struct Details {
 pub struct Catalog {
     store: Store,
     read_only: Vec<Store>,
-    bundled: Vec<BundledEntry>,
+    builtin: Vec<BuiltinEntry>,
     gguf: Mutex<HashMap<PathBuf, Arc<GgufInfo>>>,
 }
 
 impl Catalog {
-    /// A catalogue over a store and a list of bundled models.
-    pub fn new(store: Store, bundled: Vec<BundledEntry>) -> Self {
+    /// A catalogue over a store and a list of built-in models.
+    pub fn new(store: Store, builtin: Vec<BuiltinEntry>) -> Self {
         Catalog {
             store,
             read_only: Vec::new(),
-            bundled,
+            builtin,
             gguf: Mutex::new(HashMap::new()),
         }
     }
@@ -147,9 +147,9 @@ impl Catalog {
             .then_some(d)
     }
 
-    /// Resolve a name: store first, then read-only stores, then bundled names and aliases.
-    pub fn resolve(&self, name: &ModelName) -> Result<Option<ModelRecord>, ApiError> {
-        if let Some(stored) = self.store.get(name).map_err(ApiError::internal)? {
+    /// Resolve a name: store first, then read-only stores, then built-in names and aliases.
+    pub fn resolve(&self, name: &ModelName) -> Result<Option<ModelRecord>, StoreError> {
+        if let Some(stored) = self.store.get(name)? {
             return Ok(self.record_of(&self.store, stored));
         }
         for store in &self.read_only {
@@ -162,13 +162,13 @@ impl Catalog {
             }
         }
         Ok(self
-            .bundled
+            .builtin
             .iter()
             .find(|b| b.name.matches(name) || b.aliases.iter().any(|a| a.matches(name)))
-            .map(from_bundled))
+            .map(from_builtin))
     }
 
-    /// Every model: store manifests, then those of read-only stores and bundled models not
+    /// Every model: store manifests, then those of read-only stores and built-in models not
     /// shadowed by an earlier one.
     pub fn list(&self) -> Vec<ModelRecord> {
         let mut out: Vec<ModelRecord> = self
@@ -184,9 +184,9 @@ impl Catalog {
                 }
             }
         }
-        for b in &self.bundled {
+        for b in &self.builtin {
             if !out.iter().any(|r| r.name.matches(&b.name)) {
-                out.push(from_bundled(b));
+                out.push(from_builtin(b));
             }
         }
         out.sort_by_key(|r| std::cmp::Reverse(r.modified));
@@ -236,7 +236,7 @@ impl Catalog {
         cache
             .entry(path.to_owned())
             .or_insert_with(|| {
-                Arc::new(hearth_engine::gguf::validate(path).unwrap_or_else(|e| {
+                Arc::new(hearth_gguf::validate(path).unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "cannot read GGUF metadata");
                     GgufInfo::default()
                 }))
@@ -251,7 +251,10 @@ impl Catalog {
             .or_else(|| info.architecture().map(str::to_owned))
             .unwrap_or_else(|| "unknown".into());
         let parameter_size = non_empty(&r.config.model_type)
-            .or_else(|| (!info.tensors.is_empty()).then(|| info.parameter_size_label()))
+            .or_else(|| {
+                (!info.tensors.is_empty())
+                    .then(|| crate::labels::human_number(info.parameter_count()))
+            })
             .or_else(|| str_meta(&info, "general.size_label"))
             .or_else(|| size_from_tag(&r.name.tag))
             .unwrap_or_else(|| "unknown".into());
@@ -282,7 +285,7 @@ impl Catalog {
     /// Capabilities derived from the model file, as Ollama does, with one deliberate difference:
     /// every `completion` model also has `tools`. Ollama refuses tools (400 `<name> does not
     /// support tools`) when the chat template does not mention them; hearth instead injects a
-    /// tools system prompt and parses the calls ([`crate::tools`]), so the bundled SmolLM2 can
+    /// tools system prompt and parses the calls (hearth-ollama-compat's `tools`), so the built-in SmolLM2 can
     /// call tools, and `/api/show` says so for clients (litellm, VS Code) that check first.
     pub fn capabilities(&self, r: &ModelRecord) -> Vec<&'static str> {
         let mut caps = self.file_capabilities(r);
@@ -336,7 +339,7 @@ fn capability_static(c: &str) -> Option<&'static str> {
     .find(|k| *k == c)
 }
 
-fn from_bundled(b: &BundledEntry) -> ModelRecord {
+fn from_builtin(b: &BuiltinEntry) -> ModelRecord {
     let modified = std::fs::metadata(&b.path)
         .and_then(|m| m.modified())
         .unwrap_or(SystemTime::UNIX_EPOCH);
@@ -383,14 +386,6 @@ fn size_from_tag(tag: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_digit() || c == '.');
     ok.then(|| t.to_ascii_uppercase())
-}
-
-/// GGUF metadata as `/api/show`'s `model_info`.
-pub fn model_info(info: &GgufInfo, verbose: bool) -> Map<String, Value> {
-    if info.metadata.is_empty() {
-        return Map::new();
-    }
-    info.model_info_json(verbose)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Pure-Rust GGUF header validation and metadata reading, run before llama.cpp ever opens a file.
+//! The GGUF header parser and validator: [`validate`] and the checks it makes.
 //!
 //! [`validate`] reads only the header (magic, version, metadata, tensor infos) through a buffered
 //! reader, never the tensor data, and checks everything llama.cpp's own `gguf_init_from_file`
@@ -13,16 +13,15 @@
 //! * tensor infos: unique names shorter than 64 bytes, at most 4 dimensions, a known ggml type,
 //!   rows a whole number of blocks, offsets aligned and laid out in order as llama.cpp expects;
 //! * the data section aligned, and every tensor's bytes inside the file.
-//!
-//! The [`GgufInfo`] it returns also answers what `/api/show` and `/api/tags` need: file type,
-//! parameter count and its Ollama-style label, context length and the `model_info` map.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use crate::EngineError;
+use crate::info::{GgufInfo, GgufValue, TensorInfo};
+use crate::types::{describe_bad_type, ggml_type};
+use crate::GgufError;
 
 /// The alignment of the data section when `general.alignment` is absent.
 pub const DEFAULT_ALIGNMENT: u64 = 32;
@@ -39,176 +38,13 @@ const MIN_KV_BYTES: u64 = 8 + 1 + 4 + 1;
 /// Fewest bytes one tensor info can take: name length, dimension count, type, offset.
 const MIN_TENSOR_BYTES: u64 = 8 + 4 + 4 + 8;
 
-/// A GGUF metadata value. Unsigned integers widen to `U64`, signed ones to `I64`, floats to
-/// `F64` (an `f32` keeps its shortest decimal form, so `1e-5f32` reads back as `1e-5`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum GgufValue {
-    U64(u64),
-    I64(i64),
-    F64(f64),
-    Bool(bool),
-    String(String),
-    Array(Vec<GgufValue>),
-}
-
-impl GgufValue {
-    /// The string, if this is one.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            GgufValue::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The value as `u64` if it is a non-negative integer of any width.
-    pub fn as_u64(&self) -> Option<u64> {
-        match *self {
-            GgufValue::U64(v) => Some(v),
-            GgufValue::I64(v) => u64::try_from(v).ok(),
-            _ => None,
-        }
-    }
-
-    /// The value as JSON; arrays are kept whole.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            GgufValue::U64(v) => Value::from(*v),
-            GgufValue::I64(v) => Value::from(*v),
-            GgufValue::F64(v) => {
-                serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number)
-            }
-            GgufValue::Bool(v) => Value::Bool(*v),
-            GgufValue::String(v) => Value::String(v.clone()),
-            GgufValue::Array(items) => Value::Array(items.iter().map(GgufValue::to_json).collect()),
-        }
-    }
-}
-
-/// One tensor as the header describes it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct TensorInfo {
-    pub name: String,
-    /// Elements per dimension, innermost first (ggml's `ne`).
-    pub dims: Vec<u64>,
-    /// The ggml type id (`GGML_TYPE_*`).
-    pub ggml_type: u32,
-    /// Offset of the tensor's data from [`GgufInfo::data_offset`].
-    pub offset: u64,
-    /// Bytes of tensor data.
-    pub size: u64,
-}
-
-impl TensorInfo {
-    /// Number of elements (product of the dimensions).
-    pub fn n_elements(&self) -> u64 {
-        self.dims.iter().product()
-    }
-
-    /// The ggml type's name, e.g. `Q4_K` or `F32`.
-    pub fn type_name(&self) -> &'static str {
-        ggml_type(self.ggml_type).map_or("unknown", |t| t.name)
-    }
-}
-
-/// What a GGUF header says.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct GgufInfo {
-    pub version: u32,
-    pub tensor_count: u64,
-    pub file_size: u64,
-    pub metadata: BTreeMap<String, GgufValue>,
-    /// Absolute file offset where tensor data starts.
-    pub data_offset: u64,
-    /// Alignment of the data section and of every tensor offset.
-    pub alignment: u64,
-    /// Every tensor, in file order.
-    pub tensors: Vec<TensorInfo>,
-}
-
-impl GgufInfo {
-    /// `general.architecture`.
-    pub fn architecture(&self) -> Option<&str> {
-        self.get_str("general.architecture")
-    }
-
-    /// A metadata value.
-    pub fn get(&self, key: &str) -> Option<&GgufValue> {
-        self.metadata.get(key)
-    }
-
-    /// A string metadata value.
-    pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.get(key).and_then(GgufValue::as_str)
-    }
-
-    /// An integer metadata value of any width, if non-negative.
-    pub fn get_u64(&self, key: &str) -> Option<u64> {
-        self.get(key).and_then(GgufValue::as_u64)
-    }
-
-    /// `<architecture>.context_length`: the context the model was trained with.
-    pub fn context_length(&self) -> Option<u64> {
-        self.get_u64(&format!("{}.context_length", self.architecture()?))
-    }
-
-    /// The quantization named by `general.file_type` (llama.cpp's `llama_ftype`), in Ollama's
-    /// spelling: `Q4_1`, `Q4_K_M`, `F16`… `None` when the key is missing or the id unknown.
-    pub fn file_type_name(&self) -> Option<&'static str> {
-        file_type_name(u32::try_from(self.get_u64("general.file_type")?).ok()?)
-    }
-
-    /// Total number of weights: the sum of every tensor's elements (what Ollama reports).
-    pub fn parameter_count(&self) -> u64 {
-        self.tensors
-            .iter()
-            .fold(0u64, |sum, t| sum.saturating_add(t.n_elements()))
-    }
-
-    /// The parameter count as Ollama prints it in `details.parameter_size`: `134.52M`, `7.2B`.
-    pub fn parameter_size_label(&self) -> String {
-        human_number(self.parameter_count())
-    }
-
-    /// The `model_info` object of Ollama's `/api/show`: every metadata key except `general.name`
-    /// and `tokenizer.chat_template`, plus `general.parameter_count`. As in Ollama, arrays are
-    /// only included when `verbose`; otherwise a non-empty array becomes `null` (Ollama reads
-    /// them with a maximum array size of 0, which drops the values but keeps the key).
-    pub fn model_info_json(&self, verbose: bool) -> serde_json::Map<String, serde_json::Value> {
-        let mut map = serde_json::Map::new();
-        for (key, value) in &self.metadata {
-            if key == "general.name" || key == "tokenizer.chat_template" {
-                continue;
-            }
-            let json = match value {
-                GgufValue::Array(items) if !verbose && !items.is_empty() => serde_json::Value::Null,
-                other => other.to_json(),
-            };
-            map.insert(key.clone(), json);
-        }
-        map.insert(
-            "general.parameter_count".into(),
-            self.parameter_count().into(),
-        );
-        map
-    }
-
-    /// The `tensors` list of a verbose `/api/show`: `[{"name", "type", "shape"}]`.
-    pub fn tensors_json(&self) -> Vec<serde_json::Value> {
-        self.tensors
-            .iter()
-            .map(|t| serde_json::json!({ "name": t.name, "type": t.type_name(), "shape": t.dims }))
-            .collect()
-    }
-}
-
 /// Validate a GGUF file before llama.cpp opens it, returning what its header says.
 ///
 /// # Errors
-/// [`EngineError::Io`] when the file cannot be opened or read, [`EngineError::InvalidGguf`] with
+/// [`GgufError::Io`] when the file cannot be opened or read, [`GgufError::Invalid`] with
 /// a specific reason when its contents are not a GGUF file llama.cpp could load.
-pub fn validate(path: &Path) -> Result<GgufInfo, EngineError> {
-    let io_err = |reason: String| EngineError::Io {
+pub fn validate(path: &Path) -> Result<GgufInfo, GgufError> {
+    let io_err = |reason: String| GgufError::Io {
         path: path.to_owned(),
         reason,
     };
@@ -218,7 +54,7 @@ pub fn validate(path: &Path) -> Result<GgufInfo, EngineError> {
         return Err(io_err("is a directory".into()));
     }
     parse(BufReader::with_capacity(1 << 16, file), meta.len()).map_err(|e| match e {
-        Fail::Invalid(reason) => EngineError::InvalidGguf {
+        Fail::Invalid(reason) => GgufError::Invalid {
             path: path.to_owned(),
             reason,
         },
@@ -688,159 +524,6 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Ollama's `format.HumanNumber`: `7B`, `7.2B`, `134.52M`, `12K`, `999`.
-fn human_number(n: u64) -> String {
-    const THOUSAND: f64 = 1e3;
-    const MILLION: f64 = 1e6;
-    const BILLION: f64 = 1e9;
-    let v = n as f64;
-    if v >= BILLION {
-        let b = v / BILLION;
-        if b == b.floor() {
-            format!("{b:.0}B")
-        } else {
-            format!("{b:.1}B")
-        }
-    } else if v >= MILLION {
-        let m = v / MILLION;
-        if m == m.floor() {
-            format!("{m:.0}M")
-        } else {
-            format!("{m:.2}M")
-        }
-    } else if v >= THOUSAND {
-        format!("{:.0}K", v / THOUSAND)
-    } else {
-        n.to_string()
-    }
-}
-
-/// A ggml tensor type: elements per block and bytes per block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GgmlType {
-    pub name: &'static str,
-    pub block: u64,
-    pub bytes: u64,
-}
-
-const fn t(name: &'static str, block: u64, bytes: u64) -> Option<GgmlType> {
-    Some(GgmlType { name, block, bytes })
-}
-
-/// The ggml type table (`ggml_type` ids), from the `type_traits` of the llama.cpp that
-/// `llama-cpp-sys-2` vendors (block sizes are `QK*` and bytes are `sizeof(block_*)` in
-/// `ggml-common.h`). `None` marks ids that were removed or never assigned.
-const GGML_TYPES: [Option<GgmlType>; 43] = [
-    t("F32", 1, 4),        // 0
-    t("F16", 1, 2),        // 1
-    t("Q4_0", 32, 18),     // 2
-    t("Q4_1", 32, 20),     // 3
-    None,                  // 4: Q4_2, removed
-    None,                  // 5: Q4_3, removed
-    t("Q5_0", 32, 22),     // 6
-    t("Q5_1", 32, 24),     // 7
-    t("Q8_0", 32, 34),     // 8
-    t("Q8_1", 32, 36),     // 9
-    t("Q2_K", 256, 84),    // 10
-    t("Q3_K", 256, 110),   // 11
-    t("Q4_K", 256, 144),   // 12
-    t("Q5_K", 256, 176),   // 13
-    t("Q6_K", 256, 210),   // 14
-    t("Q8_K", 256, 292),   // 15
-    t("IQ2_XXS", 256, 66), // 16
-    t("IQ2_XS", 256, 74),  // 17
-    t("IQ3_XXS", 256, 98), // 18
-    t("IQ1_S", 256, 50),   // 19
-    t("IQ4_NL", 32, 18),   // 20
-    t("IQ3_S", 256, 110),  // 21
-    t("IQ2_S", 256, 82),   // 22
-    t("IQ4_XS", 256, 136), // 23
-    t("I8", 1, 1),         // 24
-    t("I16", 1, 2),        // 25
-    t("I32", 1, 4),        // 26
-    t("I64", 1, 8),        // 27
-    t("F64", 1, 8),        // 28
-    t("IQ1_M", 256, 56),   // 29
-    t("BF16", 1, 2),       // 30
-    None,                  // 31: Q4_0_4_4, removed from GGUF files
-    None,                  // 32: Q4_0_4_8, removed
-    None,                  // 33: Q4_0_8_8, removed
-    t("TQ1_0", 256, 54),   // 34
-    t("TQ2_0", 256, 66),   // 35
-    None,                  // 36: IQ4_NL_4_4, removed
-    None,                  // 37: IQ4_NL_4_8, removed
-    None,                  // 38: IQ4_NL_8_8, removed
-    t("MXFP4", 32, 17),    // 39
-    t("NVFP4", 64, 36),    // 40
-    t("Q1_0", 128, 18),    // 41
-    t("Q2_0", 64, 18),     // 42
-];
-
-/// The ggml type with this id, if llama.cpp still supports it.
-pub fn ggml_type(id: u32) -> Option<GgmlType> {
-    GGML_TYPES.get(id as usize).copied().flatten()
-}
-
-fn describe_bad_type(id: u32) -> String {
-    let removed = match id {
-        4 => "Q4_2",
-        5 => "Q4_3",
-        31 => "Q4_0_4_4",
-        32 => "Q4_0_4_8",
-        33 => "Q4_0_8_8",
-        36 => "IQ4_NL_4_4",
-        37 => "IQ4_NL_4_8",
-        38 => "IQ4_NL_8_8",
-        _ => return format!("unknown ggml type {id}"),
-    };
-    format!("ggml type {id} ({removed}), which llama.cpp no longer supports")
-}
-
-/// `general.file_type` (llama.cpp's `llama_ftype`) in Ollama's spelling.
-fn file_type_name(id: u32) -> Option<&'static str> {
-    Some(match id {
-        0 => "F32",
-        1 => "F16",
-        2 => "Q4_0",
-        3 => "Q4_1",
-        // llama.cpp retired 4 (Q4_1_SOME_F16); Ollama reuses it for the MXFP4 files it writes.
-        4 => "MXFP4",
-        7 => "Q8_0",
-        8 => "Q5_0",
-        9 => "Q5_1",
-        10 => "Q2_K",
-        11 => "Q3_K_S",
-        12 => "Q3_K_M",
-        13 => "Q3_K_L",
-        14 => "Q4_K_S",
-        15 => "Q4_K_M",
-        16 => "Q5_K_S",
-        17 => "Q5_K_M",
-        18 => "Q6_K",
-        19 => "IQ2_XXS",
-        20 => "IQ2_XS",
-        21 => "Q2_K_S",
-        22 => "IQ3_XS",
-        23 => "IQ3_XXS",
-        24 => "IQ1_S",
-        25 => "IQ4_NL",
-        26 => "IQ3_S",
-        27 => "IQ3_M",
-        28 => "IQ2_S",
-        29 => "IQ2_M",
-        30 => "IQ4_XS",
-        31 => "IQ1_M",
-        32 => "BF16",
-        36 => "TQ1_0",
-        37 => "TQ2_0",
-        38 => "MXFP4",
-        39 => "NVFP4",
-        40 => "Q1_0",
-        41 => "Q2_0",
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -974,36 +657,6 @@ mod tests {
         assert_eq!(info.tensors[1].size, 18 * 2);
         assert_eq!(info.tensors[1].type_name(), "Q4_0");
         assert_eq!(info.parameter_count(), 8 + 64);
-        assert_eq!(info.parameter_size_label(), "72");
-    }
-
-    #[test]
-    fn model_info_follows_ollama() {
-        let info = check(&good()).unwrap();
-        let brief = info.model_info_json(false);
-        assert!(!brief.contains_key("general.name"));
-        assert_eq!(brief["tokenizer.ggml.tokens"], serde_json::Value::Null);
-        assert_eq!(brief["general.parameter_count"], 72);
-        assert_eq!(brief["llama.context_length"], 2048);
-        assert_eq!(brief["general.architecture"], "llama");
-        assert_eq!(brief["llama.attention.layer_norm_rms_epsilon"], 1e-5);
-        let full = info.model_info_json(true);
-        assert_eq!(full["tokenizer.ggml.tokens"][5], "d");
-        let tensors = info.tensors_json();
-        assert_eq!(
-            tensors[1],
-            serde_json::json!({"name": "blk.0.attn_q.weight", "type": "Q4_0", "shape": [64]})
-        );
-    }
-
-    #[test]
-    fn labels_match_ollama() {
-        assert_eq!(human_number(134_515_008), "134.52M");
-        assert_eq!(human_number(268_098_176), "268.10M");
-        assert_eq!(human_number(7_241_732_096), "7.2B");
-        assert_eq!(human_number(8_000_000_000), "8B");
-        assert_eq!(human_number(12_345), "12K");
-        assert_eq!(human_number(5), "5");
     }
 
     #[test]
@@ -1170,24 +823,6 @@ mod tests {
         assert!(reason(&w.buf).contains("duplicate tensor name 'a'"));
     }
 
-    #[test]
-    fn every_ggml_type_has_sane_traits() {
-        for id in 0..GGML_TYPES.len() as u32 {
-            if let Some(t) = ggml_type(id) {
-                assert!(t.block.is_power_of_two() && t.bytes > 0, "{}", t.name);
-            }
-        }
-        assert_eq!(
-            ggml_type(12),
-            Some(GgmlType {
-                name: "Q4_K",
-                block: 256,
-                bytes: 144
-            })
-        );
-        assert_eq!(ggml_type(43), None);
-    }
-
     /// Truncating or corrupting a valid file anywhere must give `Ok` or `Err`, never a panic
     /// or a huge allocation.
     #[test]
@@ -1231,13 +866,13 @@ mod tests {
         assert_eq!(info.tensors.len(), 2);
         std::fs::write(&file, b"not a model").unwrap();
         assert!(
-            matches!(validate(&file), Err(EngineError::InvalidGguf { reason, .. }) if reason.starts_with("bad magic"))
+            matches!(validate(&file), Err(GgufError::Invalid { reason, .. }) if reason.starts_with("bad magic"))
         );
         assert!(matches!(
             validate(&dir.join("missing.gguf")),
-            Err(EngineError::Io { .. })
+            Err(GgufError::Io { .. })
         ));
-        assert!(matches!(validate(&dir), Err(EngineError::Io { .. })));
+        assert!(matches!(validate(&dir), Err(GgufError::Io { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,41 +1,51 @@
-//! The models bundled with hearth: the manifest `models/bundled.json` (compiled in), lookup by
-//! Ollama-style names, and finding and verifying the weights on disk.
+//! The models hearth ships with ("built-in" models): the fetch list `models/manifest.json`
+//! (compiled in), lookup by Ollama-style names, and finding and verifying the weights on disk.
+//!
+//! Which folders are searched is the caller's choice (the binary names them from
+//! `HEARTH_BUNDLED_DIR` and its own location); this module reads no environment.
 //!
 //! The weights themselves are not in the repository: `scripts/fetch-models.sh` downloads them into
 //! `models/` and checks them against the same manifest.
 //!
 //! ```no_run
-//! use hearth_engine::bundled;
-//! let model = bundled::find("smollm2").unwrap_or_else(bundled::default_model);
-//! let path = bundled::locate(model)?;
-//! bundled::verify_sha256(model, &path)?;
-//! # Ok::<(), hearth_engine::EngineError>(())
+//! use hearth_store::builtin;
+//! let model = builtin::find("smollm2").unwrap_or_else(builtin::default_model);
+//! let path = builtin::locate(model, &["models".into()])?;
+//! builtin::verify_sha256(model, &path)?;
+//! # Ok::<(), hearth_store::builtin::BuiltinError>(())
 //! ```
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use crate::EngineError;
+use crate::catalog::BuiltinEntry;
+use crate::names::ModelName;
+
+/// A built-in model that is missing, of the wrong size, or damaged; the message says what to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct BuiltinError {
+    /// The file looked for or checked.
+    pub path: PathBuf,
+    /// What is wrong and what to do about it.
+    pub reason: String,
+}
 
 /// The manifest, as committed next to the weights.
-const MANIFEST: &str = include_str!("../../../models/bundled.json");
+const MANIFEST: &str = include_str!("../../../models/manifest.json");
 
-/// The `models/` folder of the source tree this crate was built from.
-const REPO_MODELS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models");
-
-/// Environment variable naming an extra folder to search first.
+/// The environment variable the binary reads for an extra folder to search first (a bundle
+/// executable points it at its unpacked models).
 pub const DIR_ENV: &str = "HEARTH_BUNDLED_DIR";
 
 /// What to run when a bundled model is missing or damaged.
 pub const FETCH_COMMAND: &str = "scripts/fetch-models.sh";
 
-/// One bundled model, as described by `models/bundled.json`.
+/// One bundled model, as described by `models/manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BundledModel {
+pub struct BuiltinModel {
     /// Canonical Ollama-style name, e.g. `smollm2:135m`.
     pub name: String,
     /// Other names that select this model, e.g. `smollm2` (which also means `smollm2:latest`).
@@ -82,24 +92,24 @@ pub struct Source {
 #[derive(Debug, Deserialize)]
 struct Manifest {
     default: String,
-    models: Vec<BundledModel>,
+    models: Vec<BuiltinModel>,
 }
 
 fn manifest() -> &'static Manifest {
     static MANIFEST_CELL: OnceLock<Manifest> = OnceLock::new();
     MANIFEST_CELL.get_or_init(|| {
         // The manifest is compiled in and checked by this module's tests, so this cannot fail at run time.
-        serde_json::from_str(MANIFEST).expect("models/bundled.json is not a valid manifest")
+        serde_json::from_str(MANIFEST).expect("models/manifest.json is not a valid fetch list")
     })
 }
 
 /// Every bundled model, in manifest order (the default first).
-pub fn all() -> &'static [BundledModel] {
+pub fn all() -> &'static [BuiltinModel] {
     &manifest().models
 }
 
 /// The model `hearth serve` uses when none is named (`smollm2:135m`).
-pub fn default_model() -> &'static BundledModel {
+pub fn default_model() -> &'static BuiltinModel {
     let default = &manifest().default;
     find(default).expect("the manifest's default model is one of its models")
 }
@@ -107,7 +117,7 @@ pub fn default_model() -> &'static BundledModel {
 /// The bundled model called `name`, accepting the spellings Ollama accepts: any case, an alias,
 /// a missing tag meaning `latest`, and the `library/` namespace with or without the
 /// `registry.ollama.ai/` host (`registry.ollama.ai/library/smollm2:135m` = `smollm2:135m`).
-pub fn find(name: &str) -> Option<&'static BundledModel> {
+pub fn find(name: &str) -> Option<&'static BuiltinModel> {
     let wanted = normalize(name)?;
     all().iter().find(|m| {
         std::iter::once(&m.name)
@@ -135,40 +145,10 @@ fn normalize(name: &str) -> Option<String> {
     Some(format!("{base}:{tag}"))
 }
 
-/// Folders searched for bundled weights, in order: `$HEARTH_BUNDLED_DIR`, `models/` next to the
-/// executable, `models/` two levels up from it (`target/release/hearth` → the repository), and
-/// the `models/` folder of the source tree this was built from.
-pub fn search_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(dir) = std::env::var_os(DIR_ENV).filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(dir));
-    }
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir.join("models"));
-        dirs.push(exe_dir.join("../../models"));
-    }
-    dirs.push(PathBuf::from(REPO_MODELS_DIR));
-    let mut unique: Vec<PathBuf> = Vec::with_capacity(dirs.len());
-    for dir in dirs {
-        let dir = dir.canonicalize().unwrap_or(dir);
-        if !unique.contains(&dir) {
-            unique.push(dir);
-        }
-    }
-    unique
-}
-
 /// Where the weights of `m` are: the first file named `m.file` with the manifest's size in
-/// [`search_dirs`]. A file of another size (say, an interrupted copy) does not count. The
-/// error says where it looked and to run `scripts/fetch-models.sh`.
-pub fn locate(m: &BundledModel) -> Result<PathBuf, EngineError> {
-    locate_in(m, &search_dirs())
-}
-
-fn locate_in(m: &BundledModel, dirs: &[PathBuf]) -> Result<PathBuf, EngineError> {
+/// `dirs`, searched in order. A file of another size (say, an interrupted copy) does not count.
+/// The error says where it looked and to run `scripts/fetch-models.sh`.
+pub fn locate(m: &BuiltinModel, dirs: &[PathBuf]) -> Result<PathBuf, BuiltinError> {
     let mut wrong_size = Vec::new();
     for dir in dirs {
         let path = dir.join(&m.file);
@@ -201,34 +181,59 @@ fn locate_in(m: &BundledModel, dirs: &[PathBuf]) -> Result<PathBuf, EngineError>
     let path = dirs
         .last()
         .map_or_else(|| PathBuf::from(&m.file), |d| d.join(&m.file));
-    Err(EngineError::Io { path, reason })
+    Err(BuiltinError { path, reason })
+}
+
+/// The built-in models whose weights are in `dirs`, as catalogue entries. A missing one is
+/// logged with the fetch command: as a warning, or at debug level when `expect_all` is false
+/// (a bundle executable's folder carries the chosen models, not all of them).
+pub fn catalog_entries(dirs: &[PathBuf], expect_all: bool) -> Vec<BuiltinEntry> {
+    all()
+        .iter()
+        .filter_map(|m| {
+            let path = match locate(m, dirs) {
+                Ok(p) => p,
+                Err(e) if !expect_all => {
+                    tracing::debug!(model = %m.name, error = %e, "built-in model not available");
+                    return None;
+                }
+                Err(e) => {
+                    tracing::warn!(model = %m.name, error = %e, "built-in model not available");
+                    return None;
+                }
+            };
+            Some(BuiltinEntry {
+                name: ModelName::parse(&m.name)?,
+                aliases: m
+                    .aliases
+                    .iter()
+                    .filter_map(|a| ModelName::parse(a))
+                    .collect(),
+                path,
+                sha256: m.sha256.clone(),
+                size: m.size,
+                family: m.architecture.clone(),
+                quantization: m.quantization.clone(),
+                license: m.license.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Check that the file at `path` is exactly `m` (sha256 of the whole file; reads all of it).
-pub fn verify_sha256(m: &BundledModel, path: &Path) -> Result<(), EngineError> {
-    let io_error = |e: std::io::Error| EngineError::Io {
+pub fn verify_sha256(m: &BuiltinModel, path: &Path) -> Result<(), BuiltinError> {
+    let io_error = |e: std::io::Error| BuiltinError {
         path: path.to_owned(),
         reason: e.to_string(),
     };
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io_error)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    let actual: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let actual = crate::digest::sha256_file(path, &mut |_| {})
+        .map_err(io_error)?
+        .hex()
+        .to_owned();
     if actual.eq_ignore_ascii_case(&m.sha256) {
         Ok(())
     } else {
-        Err(EngineError::Io {
+        Err(BuiltinError {
             path: path.to_owned(),
             reason: format!(
                 "sha256 mismatch for bundled model {}: expected {}, found {actual}; delete the file and run {FETCH_COMMAND}",
@@ -249,8 +254,8 @@ mod tests {
         dir
     }
 
-    fn fake_model(file: &str, contents: &[u8], sha256: &str) -> BundledModel {
-        BundledModel {
+    fn fake_model(file: &str, contents: &[u8], sha256: &str) -> BuiltinModel {
+        BuiltinModel {
             file: file.into(),
             size: contents.len() as u64,
             sha256: sha256.into(),
@@ -333,14 +338,14 @@ mod tests {
         let (a, b) = (temp_dir("a"), temp_dir("b"));
         let m = fake_model("m.gguf", b"abc", "");
         std::fs::write(a.join("m.gguf"), b"abcd").unwrap();
-        let err = locate_in(&m, std::slice::from_ref(&a))
+        let err = locate(&m, std::slice::from_ref(&a))
             .unwrap_err()
             .to_string();
         assert!(err.contains("scripts/fetch-models.sh"), "{err}");
         assert!(err.contains("wrong size"), "{err}");
         std::fs::write(b.join("m.gguf"), b"abc").unwrap();
         assert_eq!(
-            locate_in(&m, &[a.clone(), b.clone()]).unwrap(),
+            locate(&m, &[a.clone(), b.clone()]).unwrap(),
             b.join("m.gguf")
         );
         let _ = (std::fs::remove_dir_all(a), std::fs::remove_dir_all(b));
@@ -364,11 +369,5 @@ mod tests {
             "{err}"
         );
         let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn search_dirs_include_the_source_tree() {
-        let repo = PathBuf::from(REPO_MODELS_DIR);
-        assert!(search_dirs().contains(&repo.canonicalize().unwrap_or(repo)));
     }
 }

@@ -2,9 +2,6 @@
 //! `blobs/sha256-<hex>`. Every write goes to a temp file in the target directory, is fsynced and
 //! renamed into place; a blob's digest is verified before it becomes visible.
 
-mod digest;
-pub mod manifest;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -13,8 +10,8 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 
-pub use digest::{hex, Digest};
-pub use manifest::{ConfigV2, Layer, Manifest};
+use crate::digest::Digest;
+use crate::manifest::Manifest;
 
 use crate::names::ModelName;
 
@@ -354,6 +351,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::{self, Layer};
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

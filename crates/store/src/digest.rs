@@ -42,6 +42,41 @@ impl Digest {
     }
 }
 
+/// Copy everything from `r` to `w`, feeding a sha256; `on_bytes` hears the length of every chunk
+/// (a progress bar's `inc`). Returns the digest and the number of bytes copied.
+pub fn copy_hashing(
+    r: &mut impl std::io::Read,
+    w: &mut impl std::io::Write,
+    on_bytes: &mut dyn FnMut(u64),
+) -> std::io::Result<(Digest, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+        on_bytes(n as u64);
+    }
+    Ok((Digest::from_hasher(hasher), total))
+}
+
+/// The sha256 of a whole file, reading it once in 1 MiB chunks; `on_bytes` as in
+/// [`copy_hashing`].
+pub fn sha256_file(
+    path: &std::path::Path,
+    on_bytes: &mut dyn FnMut(u64),
+) -> std::io::Result<Digest> {
+    let mut f = std::fs::File::open(path)?;
+    copy_hashing(&mut f, &mut std::io::sink(), on_bytes).map(|(d, _)| d)
+}
+
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

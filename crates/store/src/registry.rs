@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::names::ModelName;
-use crate::store::Store;
+use crate::Store;
 
 /// Where a client sends Ollama's progress objects (`{"status": …, "digest", "total",
 /// "completed"}`), in order; the last one of a successful transfer is `{"status":"success"}`.
