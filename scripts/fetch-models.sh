@@ -49,7 +49,7 @@ models = manifest["models"]
 
 
 def normalize(name):
-    # Ollama's spelling rules, as in crates/engine/src/bundled.rs: any case, no tag = latest,
+    # Ollama's spelling rules, as in crates/store/src/builtin.rs: any case, no tag = latest,
     # optional library/ or registry.ollama.ai/library/ prefix.
     parts = name.strip().lower().split("/")
     if len(parts) == 2 and parts[0] == "library" or len(parts) == 3 and parts[:2] == ["registry.ollama.ai", "library"]:

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hearth_airgap::bundle;
+use hearth_airgap::{bundle, cache};
 use hearth_store::Store;
 
 /// Options of `hearth bundle`.
@@ -19,7 +19,7 @@ pub struct BundleArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// Model store the models are taken from [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 
@@ -59,10 +59,28 @@ pub fn run(args: BundleArgs) -> anyhow::Result<()> {
 /// the built-in model lookup and the read-only stores at them ([`crate::locations`]). A plain
 /// executable costs one 64-byte read.
 pub fn activate() -> anyhow::Result<()> {
-    let activated = bundle::activate().context("starting the bundled executable")?;
+    let activated =
+        bundle::activate(&cache_roots().candidates()).context("starting the bundled executable")?;
     if let Some(a) = &activated {
         tracing::debug!(dir = %a.dir.display(), models = ?a.models, store_models = ?a.store_models, "bundled models ready");
     }
     crate::locations::set_activated(activated);
     Ok(())
+}
+
+/// Where a bundle's models may be unpacked, from the environment: `HEARTH_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/hearth`, else `$HOME/.cache/hearth`, else the temp dir.
+fn cache_roots() -> cache::CacheRoots {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    cache::CacheRoots {
+        explicit: var(cache::CACHE_ENV),
+        xdg_cache_home: var("XDG_CACHE_HOME"),
+        home: var("HOME"),
+        user: std::env::var("USER").ok(),
+        temp_dir: std::env::temp_dir(),
+    }
 }

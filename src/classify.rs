@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -97,7 +98,7 @@ pub fn build(
 ) -> Result<Box<dyn Classifier>> {
     let llm = || -> Result<LlmClassifier> {
         let (model, label) = model.context("this method needs a model")?;
-        Ok(LlmClassifier::new(model.clone())
+        Ok(LlmClassifier::new(Arc::new(model.clone()))
             .with_label(label)
             .with_config(config.clone()))
     };

@@ -26,6 +26,13 @@ fn activated() -> Option<&'static Activated> {
     ACTIVATED.get().and_then(Option::as_ref)
 }
 
+/// Parser for `OLLAMA_MODELS`-style path options: an empty value means the default, as with
+/// Ollama (clap's `PathBuf` parser would refuse it).
+pub fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path::PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
+}
+
 /// The model store: the flag or `OLLAMA_MODELS` (an empty value means the default, as with
 /// Ollama), else Ollama's `~/.ollama/models`.
 pub fn models_dir(flag: Option<PathBuf>) -> PathBuf {

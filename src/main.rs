@@ -127,13 +127,6 @@ fn init_tracing() {
     hearth_engine::set_llama_logs(llama_logs);
 }
 
-/// Parser for `OLLAMA_MODELS`-style path options: an empty value means the default, as with
-/// Ollama (clap's `PathBuf` parser would refuse it).
-pub(crate) fn path_or_empty() -> impl clap::builder::TypedValueParser<Value = std::path::PathBuf> {
-    use clap::builder::TypedValueParser;
-    clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from)
-}
-
 /// An error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
     e.chain()

@@ -14,11 +14,11 @@ use hearth_engine::{
     ChatMessage, Completion, Event, GenerateRequest, LoadConfig, Model, SamplingOptions,
 };
 use hearth_ollama_compat::convert;
-use hearth_ollama_compat::routes::common::modelfile_messages;
+use hearth_ollama_compat::prompt::{self, Modelfile};
+use hearth_store::builtin;
 use hearth_store::catalog::Catalog;
 use hearth_store::names::ModelName;
 use hearth_store::Store;
-use hearth_store::{builtin, gotmpl};
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -55,14 +55,10 @@ pub struct RunArgs {
 pub struct Resolved {
     /// The weights.
     pub path: PathBuf,
-    /// Modelfile SYSTEM and MESSAGEs, put before the conversation (as `/api/chat` does).
-    pub preamble: Vec<ChatMessage>,
-    /// Modelfile SYSTEM alone (for a Modelfile TEMPLATE).
-    pub system: Option<String>,
+    /// Modelfile SYSTEM, TEMPLATE and MESSAGEs (see [`prompt::render`]).
+    pub modelfile: Modelfile,
     /// Modelfile PARAMETERs (the command line's options win).
     pub params: serde_json::Map<String, serde_json::Value>,
-    /// Modelfile TEMPLATE, used when the GGUF has no chat template of its own.
-    pub template: Option<String>,
 }
 
 /// Resolve a model argument as `hearth serve` does: an existing `.gguf` file, else a model of the
@@ -84,21 +80,10 @@ pub fn resolve_model(name: &str) -> Result<Resolved> {
     );
     if let Some(n) = ModelName::parse(name) {
         if let Some(r) = catalog.resolve(&n).map_err(|e| anyhow::anyhow!("{e}"))? {
-            let mut preamble = Vec::new();
-            if let Some(system) = &r.system {
-                preamble.push(ChatMessage {
-                    role: "system".into(),
-                    content: system.clone(),
-                    ..ChatMessage::default()
-                });
-            }
-            preamble.extend(modelfile_messages(&r));
             return Ok(Resolved {
+                modelfile: Modelfile::of(&r),
                 path: r.model_path,
-                preamble,
-                system: r.system,
                 params: r.params,
-                template: r.template,
             });
         }
     }
@@ -256,26 +241,11 @@ fn answer(
     messages: &[ChatMessage],
     interrupted: &AtomicBool,
 ) -> Result<String> {
-    let prompt = match &resolved.template {
-        // A Modelfile TEMPLATE only stands in when the GGUF has no chat template (as
-        // /api/generate does); it renders one turn: the last user message.
-        Some(t) if model.info().chat_template.is_none() => {
-            let last = messages.iter().rev().find(|m| m.role == "user");
-            let vars = std::collections::HashMap::from([
-                ("System", resolved.system.clone().unwrap_or_default()),
-                (
-                    "Prompt",
-                    last.map(|m| m.content.clone()).unwrap_or_default(),
-                ),
-            ]);
-            gotmpl::render(t, &vars).map_err(|e| anyhow::anyhow!("template error: {e}"))?
-        }
-        _ => {
-            let mut all = resolved.preamble.clone();
-            all.extend_from_slice(messages);
-            model.render_chat(&all, None, true)?
-        }
-    };
+    let prompt = prompt::render(
+        &resolved.modelfile,
+        model,
+        prompt::Request::Session(messages),
+    )?;
     let mut options: SamplingOptions = convert::sampling_options(&resolved.params, None)
         .map_err(|e| anyhow::anyhow!("the model's parameters: {e}"))?;
     if let Some(seed) = args.seed {

@@ -19,7 +19,7 @@ pub struct ServeArgs {
     host: String,
     /// Model store directory (Ollama's layout) [default: ~/.ollama/models]. `--models` is an
     /// older spelling of the same flag.
-    #[arg(long = "models-dir", alias = "models", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", alias = "models", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
     /// How long models stay loaded after a request (Go duration or seconds; negative = forever).
     #[arg(long, env = "OLLAMA_KEEP_ALIVE", default_value = "5m")]
@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes (blob uploads excepted).
     #[arg(long, env = "HEARTH_BODY_LIMIT", default_value_t = 64 << 20)]
     body_limit: usize,
+    /// Most bytes of KV cache per loaded model (all its parallel sequences together), as bytes
+    /// or with a unit (`512MiB`, `2GiB`, `1.5GB`). Contexts shrink to fit; 0 = no cap.
+    #[arg(long, env = "HEARTH_KV_BUDGET", default_value = "1GiB", value_parser = parse_size)]
+    kv_budget: u64,
     /// Also serve the model store read-only over the registry protocol under /v2/ on the same
     /// port, so other machines inside the airgap can `hearth pull --insecure
     /// HOST:PORT/library/MODEL:TAG` (or `ollama pull --insecure …`) from this one. Off by
@@ -68,6 +72,11 @@ impl ServeArgs {
             .with_context(|| format!("OLLAMA_HOST {:?}", self.host))?;
         let mut cfg = ServerConfig::new(crate::locations::models_dir(self.models_dir));
         cfg.read_only_models = crate::locations::read_only_stores();
+        cfg.hostname = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
         cfg.bind = bind;
         cfg.scheduler.keep_alive = KeepAlive::parse_env(&self.keep_alive)
             .map_err(anyhow::Error::msg)
@@ -85,6 +94,7 @@ impl ServeArgs {
         cfg.scheduler.threads = self.threads;
         cfg.origins = config::parse_origins(&self.origins);
         cfg.body_limit = self.body_limit;
+        cfg.scheduler.kv_budget_bytes = (self.kv_budget > 0).then_some(self.kv_budget);
         cfg.prune = !self.noprune;
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
         cfg.registry_client = Some(Arc::new(AirgapRegistry));
@@ -102,6 +112,34 @@ impl ServeArgs {
         };
         Ok(cfg)
     }
+}
+
+/// A byte size: a plain number, or one with a decimal (`KB`, `MB`, `GB`) or binary (`KiB`,
+/// `MiB`, `GiB`) unit, case-insensitive.
+fn parse_size(value: &str) -> Result<u64, String> {
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a size (try 1GiB, 512MiB or a number of bytes)"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {value:?} (use KiB, MiB, GiB, KB, MB or GB)"
+            ))
+        }
+    };
+    Ok((number * scale).round() as u64)
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -137,4 +175,20 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("server failed")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512mib"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("2 parsecs").is_err());
+    }
 }

@@ -19,7 +19,7 @@ pub struct ExportArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// Model store [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 
@@ -32,7 +32,7 @@ pub struct ImportArgs {
     #[arg(long)]
     name: Option<String>,
     /// Model store [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 
@@ -47,7 +47,7 @@ pub struct PullArgs {
     #[arg(long)]
     insecure: bool,
     /// Model store [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 
@@ -60,7 +60,7 @@ pub struct PushArgs {
     #[arg(long)]
     insecure: bool,
     /// Model store [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 
@@ -74,7 +74,7 @@ pub struct RegistryArgs {
     #[arg(long)]
     writable: bool,
     /// Model store to serve [default: ~/.ollama/models].
-    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::path_or_empty())]
+    #[arg(long = "models-dir", env = "OLLAMA_MODELS", value_parser = crate::locations::path_or_empty())]
     models_dir: Option<PathBuf>,
 }
 

@@ -2,7 +2,7 @@
 //! GGUF for the quant, plus `tokenizer.json` when the repo has one, into the standard Hugging Face
 //! cache through the `hf-hub` crate (tokio, rustls), which writes `blobs/`, `snapshots/` and
 //! `refs/main` as `huggingface_hub` does and resumes interrupted downloads. The import itself
-//! then reads the cache ([`crate::hf::import_from_cache`]).
+//! then reads the cache (`crate::hf::import_from_cache`, which calls this module).
 
 use std::path::{Component, Path};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use hf_hub::{Cache, Repo, RepoType};
 use serde_json::{json, Value};
 
 use crate::error::{AirgapError, Result};
-use crate::hf::{choose_gguf, is_plain_file_name, repo_id, HfOptions, TOKENIZER_JSON};
+use crate::hf_names::{choose_gguf, is_plain_file_name, repo_id, HfOptions, TOKENIZER_JSON};
 
 /// How long listing a repo may take before the Hub counts as unreachable (downloads themselves
 /// have no overall limit).

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// A tool list that cannot form a registry (HTTP: 400).
+/// A tool list that cannot form a registry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
@@ -145,17 +145,7 @@ pub enum DevsetError {
     },
 }
 
-/// Errors of the `/api/classify` request path that map to HTTP statuses.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The request body is invalid (bad tool list, missing request, unknown method): HTTP 400.
-    #[error("{0}")]
-    BadRequest(String),
-}
-
-impl From<RegistryError> for ApiError {
-    fn from(e: RegistryError) -> Self {
-        ApiError::BadRequest(e.to_string())
-    }
-}
+/// A classification method name that is not `rules` (or `rule-based`), `llm` or `hybrid`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown method {0:?}: use \"rules\", \"llm\" or \"hybrid\"")]
+pub struct UnknownMethod(pub String);

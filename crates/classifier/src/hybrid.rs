@@ -8,7 +8,8 @@
 //! the LLM classifier's thresholds (stricter for risky tools) decide. When nothing is uncertain
 //! the engine is not called at all.
 
-use crate::classifier::{logit, sigmoid, token_confidence, BoxFuture, Classifier};
+use crate::classifier::{BoxFuture, Classifier};
+use crate::score::{logit, sigmoid, token_confidence};
 use crate::{CapabilityToken, LlmClassifier, RulesClassifier, ToolRegistry};
 
 /// Settings of the hybrid classifier.
@@ -123,5 +124,117 @@ impl Classifier for HybridClassifier {
             token.scores = registry.names().map(str::to_owned).zip(probs).collect();
             token
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::fake::{Answer, FakeGenerator};
+    use crate::ToolDefinition;
+
+    fn registry() -> ToolRegistry {
+        ToolRegistry::from_tools(vec![
+            ToolDefinition::new("read_website", "Fetch a web page by URL", 2)
+                .with_param("url", "Address"),
+            ToolDefinition::new("send_email", "Send an email to a recipient", 4)
+                .with_param("to", "Recipient"),
+            ToolDefinition::new(
+                "convert_currency",
+                "Convert an amount of money between currencies",
+                1,
+            ),
+            ToolDefinition::new("delete_file", "Permanently delete a file", 5),
+        ])
+        .unwrap()
+    }
+
+    /// Every tool answered with `p`, or with `answer` for the one the rules are unsure about.
+    fn fake(p: f64, open: Answer) -> Arc<FakeGenerator> {
+        Arc::new(FakeGenerator::new(&[
+            ("read_website", Answer::P(p)),
+            ("send_email", Answer::P(p)),
+            ("convert_currency", open),
+            ("delete_file", Answer::P(p)),
+        ]))
+    }
+
+    fn hybrid(generator: &Arc<FakeGenerator>) -> HybridClassifier {
+        HybridClassifier::new(
+            RulesClassifier::default(),
+            LlmClassifier::new(generator.clone()),
+        )
+    }
+
+    /// The rules are sure about every tool but the currency converter here (word overlap only,
+    /// inside the uncertain band).
+    const UNSURE: &str = "Tell me about money in Spain";
+
+    #[test]
+    fn only_the_uncertain_tools_go_to_the_model() {
+        let registry = registry();
+        let prior = RulesClassifier::default().score(&registry, UNSURE);
+        assert!(
+            !prior[2].firm && (0.1..0.45).contains(&prior[2].p),
+            "{prior:?}"
+        );
+        let generator = fake(0.99, Answer::P(0.99));
+        let token = hybrid(&generator).classify_blocking(&registry, UNSURE);
+        assert_eq!(generator.asked(), ["convert_currency"]);
+        assert_eq!(token.classification_method, "hybrid-llm-fake");
+        // The model's yes decides the open tool; the rules' firm no stays for the others even
+        // though the model would have said yes to them too.
+        assert!(token.is_granted("convert_currency"), "{token:?}");
+        assert!(!token.is_granted("send_email") && !token.is_granted("delete_file"));
+        assert!(!token.is_granted("read_website"));
+    }
+
+    #[test]
+    fn the_models_no_denies_the_uncertain_tool() {
+        let generator = fake(0.99, Answer::P(0.01));
+        let token = hybrid(&generator).classify_blocking(&registry(), UNSURE);
+        assert_eq!(generator.asked(), ["convert_currency"]);
+        assert!(token.granted().is_empty(), "{token:?}");
+        assert!(!token.is_failure());
+    }
+
+    #[test]
+    fn certain_requests_never_call_the_model() {
+        let generator = fake(0.01, Answer::P(0.01));
+        let token =
+            hybrid(&generator).classify_blocking(&registry(), "Summarize https://example.com/news");
+        assert!(generator.asked().is_empty());
+        assert_eq!(token.classification_method, "hybrid-llm-fake (rules only)");
+        assert_eq!(token.granted(), ["read_website"]);
+    }
+
+    #[test]
+    fn model_failures_on_uncertain_tools_deny_everything() {
+        for (answer, why) in [
+            (Answer::Refuse, "-error: engine:"),
+            (Answer::Fail, "-error: engine:"),
+            (Answer::Garbage, "-error: neither yes nor no"),
+            (Answer::Hang, "-error: timed out"),
+        ] {
+            let generator = fake(0.99, answer);
+            let llm = LlmClassifier::new(generator.clone()).with_config(crate::LlmConfig {
+                timeout: std::time::Duration::from_millis(50),
+                ..crate::LlmConfig::default()
+            });
+            let token = HybridClassifier::new(RulesClassifier::default(), llm)
+                .classify_blocking(&registry(), UNSURE);
+            assert!(token.granted().is_empty(), "{why}: {token:?}");
+            assert!(token.is_failure() && token.confidence == 0.0);
+            assert!(
+                token
+                    .classification_method
+                    .starts_with("hybrid-llm-fake-error: ")
+                    && token.classification_method.contains(why),
+                "{why}: {}",
+                token.classification_method
+            );
+        }
     }
 }

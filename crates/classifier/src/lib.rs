@@ -8,8 +8,10 @@
 //!
 //! Classifiers share the [`Classifier`] trait:
 //! * [`RulesClassifier`]: word-boundary rules per tool family plus word overlap, instant;
-//! * [`LlmClassifier`]: the in-process model answers under a grammar built from the registry, so
-//!   only registered tools can be named; confidence comes from token probabilities;
+//! * [`LlmClassifier`]: a model behind the engine's [`hearth_engine::Generator`] seam (the
+//!   in-process [`hearth_engine::Model`], or a fake in tests) answers under a grammar built from
+//!   the registry, so only registered tools can be named; confidence comes from token
+//!   probabilities;
 //! * [`HybridClassifier`]: rules first, the model only for the tools the rules are unsure about.
 //!
 //! Every failure (engine error, timeout, unreadable answer) denies every tool.
@@ -24,7 +26,7 @@
 //!     ToolDefinition::new("send_email", "Send an email to a recipient", 4).with_param("to", "Recipient"),
 //! ])?;
 //! let model = hearth_engine::Model::load("models/smollm2-135m.gguf".as_ref(), Default::default())?;
-//! let classifier = HybridClassifier::new(RulesClassifier::default(), LlmClassifier::new(model));
+//! let classifier = HybridClassifier::new(RulesClassifier::default(), LlmClassifier::new(std::sync::Arc::new(model)));
 //! let token = classifier.classify_blocking(&registry, "Summarize https://example.com/news");
 //!
 //! let mut enforcer = Enforcer::new(registry, AuditLog::open("audit.jsonl".as_ref())?);
@@ -39,7 +41,6 @@
 //! # Feature flags
 //! None: the engine's backend features (`cuda`, `metal`, `vulkan`) are chosen by the binary.
 
-mod api;
 pub mod audit;
 mod classifier;
 pub mod constraints;
@@ -47,30 +48,37 @@ mod default_rules;
 pub mod devset;
 mod enforcer;
 mod error;
+#[cfg(test)]
+mod fake;
 pub mod grammar;
 mod hybrid;
 mod intent;
 pub mod lexical;
 mod llm;
 pub mod logprob;
+mod method;
 pub mod metrics;
+mod negation;
 pub mod parse;
 pub mod prompt;
 mod registry;
 mod rules;
+mod score;
 mod time;
 mod token;
 mod tool;
 pub mod untrusted;
+mod vocabulary;
 
-pub use api::{classify, ClassifyRequest, Method};
 pub use audit::{AuditAction, AuditEntry, AuditLog};
-pub use classifier::{BoxFuture, Classifier, ToolScore};
+pub use classifier::{BoxFuture, Classifier};
 pub use enforcer::{Enforcer, ToolFn};
-pub use error::{ApiError, AuditError, DevsetError, EnforceError, RegistryError, RulesError};
+pub use error::{AuditError, DevsetError, EnforceError, RegistryError, RulesError, UnknownMethod};
 pub use hybrid::{HybridClassifier, HybridConfig};
 pub use llm::{Calibration, LlmClassifier, LlmConfig, LlmError, LlmMode};
+pub use method::{classify, Method};
 pub use registry::ToolRegistry;
 pub use rules::{Evidence, LexicalModel, Rule, RuleSet, RulesClassifier};
+pub use score::ToolScore;
 pub use token::CapabilityToken;
 pub use tool::{ToolDefinition, ToolParameter};

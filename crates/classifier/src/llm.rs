@@ -10,12 +10,16 @@
 //! Risky tools (risk ≥ 4) need [`LlmConfig::risky_threshold`]. Any engine error, timeout or
 //! unreadable answer denies every tool.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_engine::{Event, GenerateRequest, Grammar, Logprobs, Model, Prompt, SamplingOptions};
+use hearth_engine::{
+    Event, GenerateRequest, Generator, Grammar, Logprobs, Prompt, SamplingOptions,
+};
 
-use crate::classifier::{logit, sigmoid, token_confidence, BoxFuture, Classifier};
+use crate::classifier::{BoxFuture, Classifier};
 use crate::logprob::binary_probability;
+use crate::score::{logit, sigmoid, token_confidence};
 use crate::{grammar, parse, prompt, CapabilityToken, ToolDefinition, ToolRegistry};
 
 /// How the model is asked.
@@ -59,12 +63,13 @@ impl Calibration {
     /// split) for SmolLM2 checkpoints, none for other models. A bias fitted on one model's
     /// answers says nothing about another's: applied to Gemma 3 270M it turned every answer
     /// into a yes.
-    pub fn for_model(info: &hearth_engine::ModelInfo) -> Self {
-        let name = info
-            .gguf
-            .get_str("general.name")
-            .map(str::to_owned)
-            .unwrap_or_else(|| info.path.to_string_lossy().into_owned());
+    pub fn for_model(generator: &dyn Generator) -> Self {
+        Self::for_name(&generator.model_name())
+    }
+
+    /// [`Calibration::for_model`] by the model's name ([`Generator::model_name`]: the GGUF's
+    /// `general.name`, or its path).
+    pub fn for_name(name: &str) -> Self {
         if name.to_ascii_lowercase().contains("smollm2") {
             Self::default()
         } else {
@@ -135,27 +140,34 @@ pub enum LlmError {
     Unparseable(String),
 }
 
-/// The LLM classifier over one loaded model.
-#[derive(Debug, Clone)]
+/// The LLM classifier over one model, reached through the engine's [`Generator`] seam.
+#[derive(Clone)]
 pub struct LlmClassifier {
-    model: Model,
+    generator: Arc<dyn Generator>,
     label: String,
     config: LlmConfig,
     /// The model's own calibration, used unless the config names one.
     model_calibration: Calibration,
 }
 
+impl std::fmt::Debug for LlmClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClassifier")
+            .field("label", &self.label)
+            .field("config", &self.config)
+            .field("model_calibration", &self.model_calibration)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LlmClassifier {
-    /// A classifier over `model` with default settings; its label is the model file's stem.
-    pub fn new(model: Model) -> Self {
-        let label = model
-            .info()
-            .path
-            .file_stem()
-            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
-        let model_calibration = Calibration::for_model(model.info());
+    /// A classifier over `generator` (a loaded [`hearth_engine::Model`], or a fake) with default
+    /// settings; its label is the generator's [`Generator::label`] (the model file's stem).
+    pub fn new(generator: Arc<dyn Generator>) -> Self {
+        let label = generator.label();
+        let model_calibration = Calibration::for_model(generator.as_ref());
         Self {
-            model,
+            generator,
             label,
             config: LlmConfig::default(),
             model_calibration,
@@ -215,7 +227,7 @@ impl LlmClassifier {
         for &i in which {
             let tool = &registry.tools()[i];
             let messages = prompt::per_tool_messages(request, tool, self.config.few_shot);
-            let text = self.model.render_chat(&messages, None, true)?;
+            let text = self.generator.render_chat(&messages, None, true)?;
             let req = GenerateRequest {
                 prompt: Prompt::Text(text),
                 options: SamplingOptions {
@@ -226,7 +238,7 @@ impl LlmClassifier {
                 logprobs: Some(20),
                 truncate: false,
             };
-            generations.push(self.model.generate(req)?);
+            generations.push(self.generator.generate(req)?);
         }
         let mut out = Vec::with_capacity(which.len());
         for (generation, &i) in generations.iter_mut().zip(which) {
@@ -251,7 +263,7 @@ impl LlmClassifier {
         request: &str,
         which: &[usize],
     ) -> Result<Vec<f64>, LlmError> {
-        let text = self.model.render_chat(
+        let text = self.generator.render_chat(
             &prompt::json_messages(request, registry.tools()),
             None,
             true,
@@ -267,16 +279,21 @@ impl LlmClassifier {
             logprobs: Some(20),
             truncate: false,
         };
-        let mut generation = self.model.generate(req)?;
+        let mut generation = self.generator.generate(req)?;
         let (answer, logprobs) = collect(&mut generation).await?;
         let grants = parse::parse_grants(&answer, registry).map_err(LlmError::Unparseable)?;
-        // Byte offset where each boolean starts in the compact answer.
+        // Byte offset where each boolean starts in the compact answer. The grammar writes the keys
+        // in registry order; `grants` follows the JSON map's order (sorted unless serde_json's
+        // `preserve_order` is on), so values are looked up by name.
+        let values: std::collections::HashMap<&str, bool> =
+            grants.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let mut offsets = Vec::with_capacity(grants.len());
         let mut at = 1; // "{"
-        for (k, (name, value)) in grants.iter().enumerate() {
+        for (k, name) in registry.names().enumerate() {
+            let value = values.get(name).copied().unwrap_or(false);
             at += usize::from(k > 0) + name.len() + 3; // [","] + "\"name\":"
-            offsets.push((at, *value));
-            at += if *value { 4 } else { 5 };
+            offsets.push((at, value));
+            at += if value { 4 } else { 5 };
         }
         let mut starts = Vec::with_capacity(logprobs.len());
         let mut pos = 0;
@@ -365,5 +382,153 @@ impl Classifier for LlmClassifier {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{Answer, FakeGenerator};
+
+    fn registry() -> ToolRegistry {
+        ToolRegistry::from_tools(vec![
+            ToolDefinition::new("read_website", "Fetch a web page by URL", 2),
+            ToolDefinition::new("search_emails", "Search the mailbox", 2),
+            ToolDefinition::new("send_email", "Send an email", 4),
+            ToolDefinition::new("delete_file", "Delete a file", 5),
+        ])
+        .unwrap()
+    }
+
+    /// P(yes) per tool: a low-risk yes, a low-risk no, a risky "maybe" under the risky threshold,
+    /// a risky clear yes.
+    fn answers() -> Vec<(&'static str, Answer)> {
+        vec![
+            ("read_website", Answer::P(0.8)),
+            ("search_emails", Answer::P(0.3)),
+            ("send_email", Answer::P(0.6)),
+            ("delete_file", Answer::P(0.9)),
+        ]
+    }
+
+    fn llm(generator: FakeGenerator, mode: LlmMode) -> LlmClassifier {
+        LlmClassifier::new(Arc::new(generator)).with_config(LlmConfig {
+            mode,
+            timeout: Duration::from_millis(100),
+            ..LlmConfig::default()
+        })
+    }
+
+    #[test]
+    fn answers_map_to_grants_by_risk_threshold() {
+        for mode in [LlmMode::PerTool, LlmMode::Json] {
+            let generator = Arc::new(FakeGenerator::new(&answers()));
+            let c = LlmClassifier::new(generator.clone()).with_config(LlmConfig {
+                mode,
+                ..LlmConfig::default()
+            });
+            let token = c.classify_blocking(&registry(), "do the thing");
+            assert!(
+                !token.is_failure(),
+                "{mode:?}: {}",
+                token.classification_method
+            );
+            assert_eq!(token.classification_method, "llm-fake");
+            assert_eq!(
+                token.granted(),
+                ["delete_file", "read_website"],
+                "{mode:?} {token:?}"
+            );
+            assert_eq!(token.granted_tools.len(), 4);
+            // The fake's name is not SmolLM2's: no calibration, the scores are its P(yes).
+            for (tool, p) in [
+                ("read_website", 0.8),
+                ("search_emails", 0.3),
+                ("send_email", 0.6),
+            ] {
+                assert!(
+                    (token.scores[tool] - p).abs() < 1e-3,
+                    "{mode:?} {tool}: {token:?}"
+                );
+            }
+            // The least certain decision: send_email at 0.6.
+            assert!((token.confidence - 0.6).abs() < 1e-3, "{mode:?}: {token:?}");
+            assert_eq!(
+                generator.asked(),
+                ["read_website", "search_emails", "send_email", "delete_file"]
+            );
+        }
+    }
+
+    #[test]
+    fn calibration_applies_to_the_models_answers() {
+        let generator = FakeGenerator::new(&answers());
+        let c = llm(generator, LlmMode::PerTool).with_config(LlmConfig {
+            calibration: Some(Calibration::default()),
+            ..LlmConfig::default()
+        });
+        let token = c.classify_blocking(&registry(), "x");
+        // SmolLM2's +2 bias lifts 0.3 and 0.6 over their thresholds.
+        assert_eq!(token.granted().len(), 4, "{token:?}");
+        assert!((token.scores["search_emails"] - Calibration::default().apply(0.3)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn calibration_is_chosen_by_the_models_name() {
+        assert_eq!(
+            Calibration::for_model(&FakeGenerator::default()),
+            Calibration::IDENTITY
+        );
+        assert_eq!(
+            Calibration::for_name("SmolLM2 135M Instruct"),
+            Calibration::default()
+        );
+        assert_eq!(
+            Calibration::for_name("Gemma 3 270m It"),
+            Calibration::IDENTITY
+        );
+    }
+
+    #[test]
+    fn any_failure_denies_every_tool() {
+        let cases = [
+            (Answer::Refuse, "-error: engine:"),
+            (Answer::Fail, "-error: engine:"),
+            (Answer::Garbage, "-error: neither yes nor no"),
+            (Answer::Hang, "-error: timed out"),
+        ];
+        for mode in [LlmMode::PerTool, LlmMode::Json] {
+            for (answer, why) in cases.clone() {
+                let mut script = answers();
+                script[1].1 = answer;
+                let token =
+                    llm(FakeGenerator::new(&script), mode).classify_blocking(&registry(), "x");
+                assert!(token.granted().is_empty(), "{mode:?} {why}: {token:?}");
+                assert!(token.is_failure() && token.confidence == 0.0);
+                let method = &token.classification_method;
+                let why = if mode == LlmMode::Json && why.contains("neither") {
+                    "-error: unparseable answer"
+                } else {
+                    why
+                };
+                assert!(
+                    method.starts_with("llm-fake-error: ") && method.contains(why),
+                    "{mode:?} {why}: {method}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unparseable_json_answers_deny_every_tool() {
+        for text in [
+            "{\"read_website\":true}",
+            "{\"read_website\":true,\"search_emails\":true,\"send_email\":true,\"delete_file\":true,\"evil\":true}",
+            "not json",
+        ] {
+            let generator = FakeGenerator::new(&answers()).with_json_text(text);
+            let token = llm(generator, LlmMode::Json).classify_blocking(&registry(), "x");
+            assert!(token.granted().is_empty() && token.is_failure(), "{text}: {token:?}");
+        }
     }
 }

@@ -22,7 +22,7 @@ impl ToolRegistry {
     }
 
     /// A registry from a tool list, refusing empty lists, duplicate names, bad names and risk levels
-    /// outside 1..=5 (the checks behind `/api/classify`'s 400s).
+    /// outside 1..=5 (so a caller can reject a bad tool list with a clear message).
     pub fn from_tools(tools: Vec<ToolDefinition>) -> Result<Self, RegistryError> {
         if tools.is_empty() {
             return Err(RegistryError::Empty);

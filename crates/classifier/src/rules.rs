@@ -10,9 +10,12 @@ use std::path::Path;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-use crate::classifier::{sigmoid, token_confidence, BoxFuture, Classifier, ToolScore};
+use crate::classifier::{BoxFuture, Classifier};
 use crate::intent;
 use crate::lexical::ToolWords;
+use crate::negation::is_negated;
+use crate::score::{sigmoid, token_confidence, ToolScore};
+use crate::vocabulary::{P_EFFECT_UNASKED, READ_BONUS};
 use crate::{CapabilityToken, RulesError, ToolDefinition, ToolRegistry};
 
 /// Probability given to a tool whose rule matched the request.
@@ -182,20 +185,6 @@ fn compile(pattern: &str) -> Result<Regex, RulesError> {
         })
 }
 
-/// Whether the clause before a match negates it ("don't", "do not", "never", "no", "without").
-pub(crate) fn is_negated(before: &str) -> bool {
-    static NEGATION: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = NEGATION.get_or_init(|| {
-        Regex::new(r"(?i)\b(don'?t|do not|never|no|without|not|nothing to|avoid)\b[^.,;:!?]{0,40}$")
-            .expect("negation")
-    });
-    let start = before.len().saturating_sub(60);
-    let start = (start..=before.len())
-        .find(|&i| before.is_char_boundary(i))
-        .unwrap_or(before.len());
-    re.is_match(&before[start..])
-}
-
 /// Coefficients of the word-overlap model for tools no rule covers (fitted on the BFCL dev split).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LexicalModel {
@@ -285,7 +274,7 @@ impl RulesClassifier {
     ///
     /// A risky tool (risk ≥ 4) that only word overlap supports is held down when the user's own
     /// words never ask for its effect; low-risk read tools that a granted tool depends on (or that
-    /// read a file the request names) are raised (see [`intent`]).
+    /// read a file the request names) are raised (the intent heuristics).
     pub fn score(&self, registry: &ToolRegistry, request: &str) -> Vec<ToolScore> {
         let own = crate::untrusted::own_words(request);
         let mut scores: Vec<ToolScore> = self
@@ -301,7 +290,7 @@ impl RulesClassifier {
                         + m.relative * e.relative
                         + m.bias;
                     let bonus = if intent::read_object_named(tool, &own) {
-                        intent::READ_BONUS
+                        READ_BONUS
                     } else {
                         0.0
                     };
@@ -310,7 +299,7 @@ impl RulesClassifier {
                         && (!intent::effect_requested(tool, &own)
                             || intent::other_object_named(tool, registry.tools(), &own))
                     {
-                        p = p.min(intent::P_EFFECT_UNASKED);
+                        p = p.min(P_EFFECT_UNASKED);
                     }
                     ToolScore { p, firm: false }
                 }

@@ -1,13 +1,13 @@
 //! Classifier behaviour on the real bundled model (smollm2:135m): grammar guarantees, complete
-//! tokens, fail-closed errors, the hybrid's smoke cases and the `/api/classify` path. These tests
+//! tokens, fail-closed errors, the hybrid's smoke cases and classification by method name. These tests
 //! never skip: a missing model is a failure that names scripts/fetch-models.sh.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hearth_classifier::{
-    classify, Classifier, ClassifyRequest, HybridClassifier, HybridConfig, LlmClassifier,
-    LlmConfig, LlmMode, RulesClassifier, ToolDefinition, ToolRegistry,
+    classify, Classifier, HybridClassifier, HybridConfig, LlmClassifier, LlmConfig, LlmMode,
+    Method, RulesClassifier, ToolDefinition, ToolRegistry,
 };
 use hearth_engine::{LoadConfig, Model};
 use hearth_store::builtin;
@@ -53,7 +53,7 @@ fn registry() -> ToolRegistry {
 
 /// Tests share one model and run in parallel on a small CI machine: allow a generous deadline.
 fn llm(mode: LlmMode) -> LlmClassifier {
-    LlmClassifier::new(model().clone()).with_config(LlmConfig {
+    LlmClassifier::new(Arc::new(model().clone())).with_config(LlmConfig {
         mode,
         timeout: Duration::from_secs(600),
         ..LlmConfig::default()
@@ -109,7 +109,7 @@ fn per_tool_scoring_covers_every_registered_tool() {
 fn failures_deny_every_tool() {
     let registry = registry();
     // A deadline no answer can meet.
-    let c = LlmClassifier::new(model().clone()).with_config(LlmConfig {
+    let c = LlmClassifier::new(Arc::new(model().clone())).with_config(LlmConfig {
         timeout: Duration::from_nanos(1),
         ..LlmConfig::default()
     });
@@ -174,34 +174,31 @@ fn hybrid_passes_capguard_smoke_cases() {
 }
 
 #[test]
-fn api_path_validates_and_classifies() {
-    let body = serde_json::json!({
-        "model": "smollm2:135m",
-        "tools": [
-            {"name": "read_website", "description": "Fetch a web page", "risk_level": 2},
-            {"name": "send_email", "description": "Send an email", "risk_level": 4}
-        ],
-        "request": "Read https://x.example/post and email me a summary at me@example.com",
-        "constraints": {"send_email": {"recipient_whitelist": ["me@example.com"]}},
-    });
-    let request = ClassifyRequest::from_json(&body).unwrap();
+fn classify_by_method_on_the_model() {
+    let registry = ToolRegistry::from_tools(vec![
+        ToolDefinition::new("read_website", "Fetch a web page", 2),
+        ToolDefinition::new("send_email", "Send an email", 4),
+    ])
+    .unwrap();
+    let request = "Read https://x.example/post and email me a summary at me@example.com";
     for method in ["rules", "llm", "hybrid"] {
-        let mut r = request.clone();
-        r.method = method.parse().unwrap();
+        let method: Method = method.parse().unwrap();
         let token = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .unwrap()
-            .block_on(classify(&r, model()));
-        assert_eq!(token.granted_tools.len(), 2, "{method}");
+            .block_on(classify(
+                method,
+                &registry,
+                request,
+                Arc::new(model().clone()),
+                Some("smollm2:135m"),
+            ));
+        assert_eq!(token.granted_tools.len(), 2, "{method:?}");
         assert!(
             !token.is_failure(),
-            "{method}: {}",
+            "{method:?}: {}",
             token.classification_method
-        );
-        assert_eq!(
-            token.constraints["send_email"]["recipient_whitelist"][0],
-            "me@example.com"
         );
         let json = serde_json::to_value(&token).unwrap();
         for field in [
@@ -219,13 +216,16 @@ fn api_path_validates_and_classifies() {
 }
 
 #[test]
-fn the_api_future_is_send_for_async_servers() {
+fn the_classify_future_is_send_for_async_servers() {
     fn assert_send<T: Send>(_: &T) {}
-    let request = ClassifyRequest::from_json(&serde_json::json!({
-        "tools": [{"name": "a", "risk_level": 1}], "request": "x", "method": "rules"
-    }))
-    .unwrap();
-    let future = classify(&request, model());
+    let registry = ToolRegistry::from_tools(vec![ToolDefinition::new("a", "", 1)]).unwrap();
+    let future = classify(
+        Method::Rules,
+        &registry,
+        "x",
+        Arc::new(model().clone()),
+        None,
+    );
     assert_send(&future);
     let token = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -238,22 +238,23 @@ fn the_api_future_is_send_for_async_servers() {
 #[test]
 fn smollm2_gets_its_measured_calibration() {
     // Fitted on SmolLM2's answers; other models get none rather than SmolLM2's bias.
-    let calibration = hearth_classifier::Calibration::for_model(model().info());
+    let calibration = hearth_classifier::Calibration::for_model(model());
     assert_eq!(calibration, hearth_classifier::Calibration::default());
     assert_ne!(calibration, hearth_classifier::Calibration::IDENTITY);
 }
 
 #[test]
 fn other_models_get_no_calibration() {
-    // The same loaded model's info with Gemma's GGUF header: nothing names SmolLM2 any more.
+    // Gemma's name as its GGUF header gives it: nothing names SmolLM2.
     let m = builtin::find("gemma3:270m").expect("gemma3:270m is in the manifest");
     let path = builtin::locate(m, &repo_models())
         .unwrap_or_else(|e| panic!("bundled model missing: {e} (run scripts/fetch-models.sh)"));
-    let mut info = model().info().clone();
-    info.gguf = std::sync::Arc::new(hearth_store::gguf::validate(&path).unwrap());
-    info.path = path;
+    let gguf = hearth_store::gguf::validate(&path).unwrap();
+    let name = gguf
+        .get_str("general.name")
+        .map_or_else(|| path.to_string_lossy().into_owned(), str::to_owned);
     assert_eq!(
-        hearth_classifier::Calibration::for_model(&info),
+        hearth_classifier::Calibration::for_name(&name),
         hearth_classifier::Calibration::IDENTITY
     );
 }

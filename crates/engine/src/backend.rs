@@ -1,8 +1,11 @@
-//! The process-wide llama.cpp backend (initialised once) and the routing of its logs into `tracing`.
+//! The process-wide llama.cpp backend (initialised once), the routing of its logs into `tracing`,
+//! and the lock that lets one decode run at a time.
 
 use std::sync::OnceLock;
 
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::{send_logs_to_tracing, LogOptions};
 
 use crate::EngineError;
@@ -27,4 +30,20 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, EngineError> {
         .get_or_init(|| LlamaBackend::init().map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| EngineError::Context(format!("llama.cpp backend init failed: {e}")))
+}
+
+/// One decode at a time in the whole process. Every decode already uses all physical cores;
+/// two models (or a model and an embedding context) decoding at once would oversubscribe them,
+/// and OpenMP's spinning threads then make both several times slower than taking turns.
+static COMPUTE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Decode `batch` on `ctx`, waiting for any other decode in the process to finish first.
+pub(crate) fn decode(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+) -> Result<(), llama_cpp_2::DecodeError> {
+    let _turn = COMPUTE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    ctx.decode(batch)
 }

@@ -20,11 +20,16 @@
 //! ```
 
 mod backend;
+mod embed;
 mod error;
 mod event;
+mod generator;
+mod job;
+mod kv;
 mod model;
 mod options;
 mod sampler;
+mod schedule;
 mod slot;
 pub mod template;
 mod text;
@@ -33,9 +38,11 @@ mod vocab_only;
 mod worker;
 
 pub use backend::set_llama_logs;
+pub use embed::Embeddings;
 pub use error::EngineError;
 pub use event::{Completion, DoneReason, Event, Logprobs, TokenLogprob};
-pub use model::{Embeddings, Generation, Model, ModelInfo};
+pub use generator::{GenerationSender, Generator};
+pub use model::{Generation, Model, ModelInfo};
 pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
 pub use template::ChatMessage;
 pub use threads::physical_cores;

@@ -10,8 +10,10 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
+use crate::embed::Embeddings;
+use crate::job::{Command, Job};
 use crate::template::{ChatMessage, ChatTemplate};
-use crate::worker::{self, Command, Job};
+use crate::worker;
 use crate::{backend, EngineError, Event, GenerateRequest, Grammar, LoadConfig, Prompt};
 use hearth_gguf::GgufInfo;
 
@@ -44,23 +46,14 @@ pub struct ModelInfo {
     pub gguf: Arc<GgufInfo>,
 }
 
-/// Embedding vectors, L2-normalised, one per input.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Embeddings {
-    /// One unit vector per input.
-    pub vectors: Vec<Vec<f32>>,
-    /// The L2 norm of each pooled vector before normalisation (`vectors[i] * norms[i]` is the
-    /// model's raw output, which Ollama's legacy `/api/embeddings` returns).
-    pub norms: Vec<f32>,
-    /// Tokens evaluated over all inputs.
-    pub prompt_eval_count: u32,
-}
-
 /// A running generation. Read events until [`Event::Done`] or [`Event::Error`];
 /// dropping it cancels the generation within one decode step and frees its KV cells.
+/// Fakes build one from scripted events with [`Generation::channel`] or
+/// [`Generation::from_events`].
 #[derive(Debug)]
 pub struct Generation {
-    rx: tokio_mpsc::UnboundedReceiver<Event>,
+    /// Filled by the inference thread, or by hand through [`Generation::channel`].
+    pub(crate) rx: tokio_mpsc::UnboundedReceiver<Event>,
 }
 
 impl Generation {
@@ -87,8 +80,31 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let _ = self.commands.send(Command::Shutdown);
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            join_off_runtime(thread);
         }
+    }
+}
+
+/// Wait for a stopping inference thread without blocking async code.
+///
+/// The last [`Model`] is often dropped on a tokio worker (eviction, keep-alive expiry), where
+/// joining would stall every task on that worker for the rest of the current decode step and
+/// the freeing of the context. There a short-lived thread does the join. Outside a runtime
+/// (a CLI exiting) the join stays synchronous, so everything is freed before `drop` returns.
+fn join_off_runtime(thread: std::thread::JoinHandle<()>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        let _ = thread.join();
+        return;
+    }
+    let joiner = std::thread::Builder::new()
+        .name("hearth-unload".into())
+        .spawn(move || {
+            let _ = thread.join();
+        });
+    if let Err(e) = joiner {
+        // The handle went with the failed closure: the inference thread runs on, detached,
+        // and still stops and frees the model on its own.
+        tracing::warn!(error = %e, "cannot start a thread to join the inference thread");
     }
 }
 
@@ -406,6 +422,49 @@ ws     ::= | " " | "\n" [ \t]{0,20}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// A thread that takes `ms` to stop, and a receiver told when it has.
+    fn slow_thread(ms: u64) -> (std::thread::JoinHandle<()>, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            let _ = tx.send(());
+        });
+        (thread, rx)
+    }
+
+    #[test]
+    fn joins_synchronously_outside_a_runtime() {
+        let (thread, stopped) = slow_thread(200);
+        join_off_runtime(thread);
+        assert_eq!(
+            stopped.try_recv(),
+            Ok(()),
+            "returned before the thread stopped"
+        );
+    }
+
+    #[test]
+    fn does_not_block_a_runtime_while_joining() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (thread, stopped) = slow_thread(2_000);
+        let started = Instant::now();
+        runtime.block_on(async { join_off_runtime(thread) });
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "blocked the runtime for {:?}",
+            started.elapsed()
+        );
+        assert!(
+            stopped.try_recv().is_err(),
+            "the thread cannot have stopped yet"
+        );
+        // The join still happens, off the runtime.
+        assert_eq!(stopped.recv_timeout(Duration::from_secs(30)), Ok(()));
+    }
 
     #[test]
     fn short_prompts_are_untouched() {

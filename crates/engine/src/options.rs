@@ -139,7 +139,10 @@ pub struct LoadConfig {
     pub threads_batch: Option<u32>,
     /// Logical batch size: the most prompt tokens prefilled per step.
     pub batch_size: u32,
-    /// Upper bound for the KV cache in bytes; `num_ctx × parallel` is reduced to fit. `None` = no cap.
+    /// Upper bound for the KV cache in bytes; `num_ctx` is reduced so that `parallel` slots fit,
+    /// counting each cell's real K and V size (f16, every layer and KV head). Loading fails with
+    /// [`EngineError::Context`](crate::EngineError::Context) when the budget cannot hold 64 cells
+    /// per slot. `None` = no cap.
     pub kv_budget_bytes: Option<u64>,
     /// Layers offloaded to a GPU backend (ignored on CPU builds).
     pub gpu_layers: u32,

@@ -6,9 +6,9 @@ use std::time::Instant;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::event::{Completion, DoneReason, Event, Logprobs};
+use crate::job::Job;
 use crate::sampler::SlotSampler;
 use crate::text::TextStream;
-use crate::worker::Job;
 
 /// One generation in progress on a slot.
 pub(crate) struct Active {
@@ -78,9 +78,4 @@ pub(crate) struct Slot {
     pub cache: Vec<LlamaToken>,
     pub last_used: u64,
     pub active: Option<Active>,
-}
-
-/// Length of the longest common prefix.
-pub(crate) fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }

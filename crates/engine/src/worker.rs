@@ -3,69 +3,32 @@
 //! Each step builds one batch with one token for every generating slot plus chunks of prompts
 //! still being prefilled, decodes it, and samples every slot whose logits it produced. New
 //! requests take the idle slot sharing the longest prefix with their prompt, so only the unseen
-//! suffix is evaluated. A request whose receiver is gone is dropped before the next step and its
-//! KV cells are freed.
+//! suffix is evaluated. A request whose receiver is gone is dropped before the next step; its slot
+//! is free for the next request at once, and the KV cells it already evaluated stay cached (the
+//! slot's token list says exactly what they hold), so a retry or the next turn of that
+//! conversation continues from them. Evicting cells is the job of slot assignment only.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
-use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use crate::event::{DoneReason, Event, Logprobs, TokenLogprob};
+use crate::job::{Command, Job};
+use crate::kv::{self, KvShape};
 use crate::sampler::{self, SlotSampler};
-use crate::slot::{common_prefix, Active, Slot};
+use crate::schedule;
+use crate::slot::{Active, Slot};
 use crate::text::TextStream;
-use crate::{EngineError, LoadConfig, SamplingOptions};
-
-/// A generation request, tokenized and checked by the handle.
-pub(crate) struct Job {
-    pub tokens: Vec<LlamaToken>,
-    pub options: SamplingOptions,
-    pub grammar: Option<String>,
-    pub logprobs: Option<u32>,
-    /// Context limit for this request (≤ the slot's context).
-    pub n_ctx: u32,
-    pub truncated: u32,
-    pub received: Instant,
-    pub events: tokio_mpsc::UnboundedSender<Event>,
-}
-
-type EmbedReply = oneshot::Sender<Result<crate::Embeddings, EngineError>>;
-
-pub(crate) enum Command {
-    Generate(Box<Job>),
-    Embed {
-        inputs: Vec<Vec<LlamaToken>>,
-        reply: EmbedReply,
-    },
-    Shutdown,
-}
-
-/// Sequences embedded together in one decode.
-const EMBED_SEQS: u32 = 8;
-
-/// One decode at a time in the whole process. Every decode already uses all physical cores;
-/// two models (or a model and an embedding context) decoding at once would oversubscribe them,
-/// and OpenMP's spinning threads then make both several times slower than taking turns.
-static COMPUTE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn decode(
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch<'_>,
-) -> Result<(), llama_cpp_2::DecodeError> {
-    let _turn = COMPUTE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    ctx.decode(batch)
-}
+use crate::{backend::decode, embed};
+use crate::{EngineError, LoadConfig};
 
 /// Thread entry point: build the context, report its per-slot length, then serve until shutdown.
 pub(crate) fn run(
@@ -77,7 +40,13 @@ pub(crate) fn run(
     ready: mpsc::SyncSender<Result<u32, EngineError>>,
 ) {
     let n_slots = config.parallel.max(1);
-    let n_ctx_slot = slot_context(&model, &config);
+    let n_ctx_slot = match kv::slot_context(&KvShape::of(&model), model.n_ctx_train(), &config) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
     let threads_batch = config.threads_batch.unwrap_or(threads).max(1);
     let batch_size = config.batch_size.max(n_slots).max(32);
     let params = LlamaContextParams::default()
@@ -119,20 +88,6 @@ pub(crate) fn run(
     };
     engine.serve(&commands);
     tracing::debug!("inference thread stopped");
-}
-
-/// Per-slot context length: the request, capped by the trained length and the KV budget.
-fn slot_context(model: &LlamaModel, config: &LoadConfig) -> u32 {
-    let mut n = config.num_ctx.max(64).min(model.n_ctx_train().max(64));
-    if let Some(budget) = config.kv_budget_bytes {
-        let head_dim = (model.n_embd() as u64) / u64::from(model.n_head().max(1));
-        // K and V, f16, for every layer and KV head.
-        let per_token =
-            2 * 2 * u64::from(model.n_layer()) * u64::from(model.n_head_kv()) * head_dim;
-        let cells = budget / per_token.max(1) / u64::from(config.parallel.max(1));
-        n = n.min(cells.clamp(256, u64::from(u32::MAX)) as u32);
-    }
-    n
 }
 
 struct Worker<'m> {
@@ -192,6 +147,10 @@ impl<'m> Worker<'m> {
         true
     }
 
+    /// Drop requests whose receiver is gone. A cancelled slot keeps its KV cells: every token in
+    /// `slot.cache` was decoded by a step that completed (a failed decode frees the sequence),
+    /// so the cells hold exactly the prompt chunks prefilled so far and the generated tokens
+    /// decoded so far. The sampled-but-undecoded `next_input` is not among them.
     fn drop_cancelled(&mut self) {
         self.queue.retain(|job| !job.events.is_closed());
         for slot in &mut self.slots {
@@ -201,8 +160,11 @@ impl<'m> Worker<'m> {
                 .is_some_and(|a| a.job.events.is_closed())
             {
                 slot.active = None;
-                free_sequence(&mut self.ctx, slot);
-                tracing::debug!(seq = slot.seq, "generation cancelled; KV cells freed");
+                tracing::debug!(
+                    seq = slot.seq,
+                    cached = slot.cache.len(),
+                    "generation cancelled; its evaluated prefix stays cached"
+                );
             }
         }
     }
@@ -210,18 +172,15 @@ impl<'m> Worker<'m> {
     /// Give queued requests the idle slot whose cache shares the longest prefix (else the least recently used).
     fn assign_slots(&mut self) {
         while let Some(job) = self.queue.front() {
-            let best = self
+            let idle = self
                 .slots
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.active.is_none())
-                .max_by_key(|(_, s)| {
-                    (
-                        common_prefix(&s.cache, &job.tokens),
-                        std::cmp::Reverse(s.last_used),
-                    )
-                })
-                .map(|(i, _)| i);
+                .filter(|(_, s)| s.active.is_none());
+            let best = schedule::pick_slot(
+                idle.map(|(i, s)| (i, s.cache.as_slice(), s.last_used)),
+                &job.tokens,
+            );
             let Some(index) = best else { return };
             let job = self.queue.pop_front().expect("front exists");
             self.start(index, job);
@@ -234,7 +193,7 @@ impl<'m> Worker<'m> {
         let slot = &mut self.slots[index];
         slot.last_used = self.clock;
         // Keep the shared prefix, but always evaluate at least the last prompt token to get logits.
-        let mut keep = common_prefix(&slot.cache, &job.tokens).min(job.tokens.len() - 1);
+        let mut keep = schedule::reusable_prefix(&slot.cache, &job.tokens);
         if self
             .ctx
             .kv_cache_seq_rm(slot.seq, Some(keep as u32), None)
@@ -252,11 +211,8 @@ impl<'m> Worker<'m> {
                     return;
                 }
             };
-        let last_n = match job.options.repeat_last_n {
-            n if n < 0 => job.tokens.len(),
-            n => n as usize,
-        };
-        sampler.accept_prompt(&job.tokens[job.tokens.len().saturating_sub(last_n)..]);
+        let window = schedule::penalty_window_start(job.tokens.len(), job.options.repeat_last_n);
+        sampler.accept_prompt(&job.tokens[window..]);
         slot.active = Some(Active {
             text: TextStream::new(&job.options.stop),
             job,
@@ -301,7 +257,8 @@ impl<'m> Worker<'m> {
             if !active.prefilling() || used >= self.batch_size {
                 continue;
             }
-            let n = (active.job.tokens.len() - active.prefilled).min(self.batch_size - used);
+            let remaining = active.job.tokens.len() - active.prefilled;
+            let n = schedule::prefill_chunk(remaining, self.batch_size, used);
             let end = active.prefilled + n;
             for i in active.prefilled..end {
                 let token = active.job.tokens[i];
@@ -385,16 +342,13 @@ impl<'m> Worker<'m> {
         active.generated.push(token);
         let pushed = active.text.push(&vocab.token_to_piece(token, true, None));
         active.emit(pushed.text);
-        let limit = active.job.options.num_predict;
-        let reason = if pushed.stopped {
-            Some(DoneReason::Stop)
-        } else if (limit >= 0 && active.generated.len() >= limit as usize)
-            || slot.cache.len() + 1 >= (active.job.n_ctx.min(n_ctx_slot)) as usize
-        {
-            Some(DoneReason::Length)
-        } else {
-            None
-        };
+        let reason = schedule::end_reason(
+            pushed.stopped,
+            active.generated.len(),
+            active.job.options.num_predict,
+            slot.cache.len(),
+            active.job.n_ctx.min(n_ctx_slot),
+        );
         match reason {
             Some(reason) => {
                 if let Some(done) = slot.active.take() {
@@ -408,72 +362,10 @@ impl<'m> Worker<'m> {
     /// Embed token sequences with a lazily created embedding context (pooled, L2-normalised).
     fn embed(&mut self, inputs: &[Vec<LlamaToken>]) -> Result<crate::Embeddings, EngineError> {
         if self.embed_ctx.is_none() {
-            let n = self.n_ctx_slot;
-            let params = LlamaContextParams::default()
-                .with_embeddings(true)
-                .with_pooling_type(pooling(self.model))
-                .with_n_ctx(NonZeroU32::new(n))
-                .with_n_batch(n)
-                .with_n_ubatch(n)
-                .with_n_seq_max(EMBED_SEQS)
-                .with_kv_unified(true)
-                .with_n_threads(self.threads as i32)
-                .with_n_threads_batch(self.threads as i32);
-            let ctx = self
-                .model
-                .new_context(self.backend, params)
-                .map_err(|e| EngineError::Embedding(e.to_string()))?;
+            let ctx = embed::context(self.backend, self.model, self.n_ctx_slot, self.threads)?;
             self.embed_ctx = Some(ctx);
         }
-        let ctx = self.embed_ctx.as_mut().expect("created above");
-        let capacity = ctx.n_batch() as usize;
-        let mut vectors = Vec::with_capacity(inputs.len());
-        let mut norms = Vec::with_capacity(inputs.len());
-        let mut evaluated = 0u32;
-        let mut batch = LlamaBatch::new(capacity, EMBED_SEQS as i32);
-        let mut group: Vec<&[LlamaToken]> = Vec::new();
-        let mut pending = inputs
-            .iter()
-            .map(|v| &v[..v.len().min(capacity)])
-            .peekable();
-        while pending.peek().is_some() {
-            batch.clear();
-            group.clear();
-            let mut used = 0;
-            while let Some(tokens) = pending.peek() {
-                if group.len() == EMBED_SEQS as usize
-                    || (used + tokens.len() > capacity && !group.is_empty())
-                {
-                    break;
-                }
-                let seq = group.len() as i32;
-                for (pos, &t) in tokens.iter().enumerate() {
-                    batch
-                        .add(t, pos as i32, &[seq], true)
-                        .map_err(|e| EngineError::Embedding(e.to_string()))?;
-                }
-                used += tokens.len();
-                group.push(tokens);
-                pending.next();
-            }
-            ctx.clear_kv_cache();
-            decode(ctx, &mut batch).map_err(|e| EngineError::Embedding(e.to_string()))?;
-            for (seq, tokens) in group.iter().enumerate() {
-                let raw = ctx
-                    .embeddings_seq_ith(seq as i32)
-                    .map_err(|e| EngineError::Embedding(e.to_string()))?;
-                let (unit, norm) = normalise(raw);
-                vectors.push(unit);
-                norms.push(norm);
-                evaluated += tokens.len() as u32;
-            }
-        }
-        ctx.clear_kv_cache();
-        Ok(crate::Embeddings {
-            vectors,
-            norms,
-            prompt_eval_count: evaluated,
-        })
+        embed::embed(self.embed_ctx.as_mut().expect("created above"), inputs)
     }
 }
 
@@ -481,30 +373,4 @@ impl<'m> Worker<'m> {
 fn free_sequence(ctx: &mut LlamaContext<'_>, slot: &mut Slot) {
     let _ = ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
     slot.cache.clear();
-}
-
-/// The model's own pooling (`<arch>.pooling_type`), mean when it names none.
-fn pooling(model: &LlamaModel) -> LlamaPoolingType {
-    let arch = model
-        .meta_val_str("general.architecture")
-        .unwrap_or_default();
-    match model
-        .meta_val_str(&format!("{arch}.pooling_type"))
-        .ok()
-        .and_then(|v| v.parse::<i32>().ok())
-    {
-        Some(2) => LlamaPoolingType::Cls,
-        Some(3) => LlamaPoolingType::Last,
-        _ => LlamaPoolingType::Mean,
-    }
-}
-
-/// The unit vector along `v` and `v`'s L2 norm (a zero vector stays as it is).
-fn normalise(v: &[f32]) -> (Vec<f32>, f32) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        (v.iter().map(|x| x / norm).collect(), norm)
-    } else {
-        (v.to_vec(), norm)
-    }
 }

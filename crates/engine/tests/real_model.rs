@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hearth_store::builtin;
 
@@ -380,34 +380,68 @@ fn greedy_concurrent_run_starts_like_solo_run() {
 
 #[test]
 fn cancelled_request_frees_its_slot() {
+    // One slot and a large context: left running, the first request would hold the slot for
+    // thousands of tokens, so the second can only start quickly if dropping the first stream
+    // really cancelled it.
     let model = Model::load(
         &model_path(),
         LoadConfig {
-            num_ctx: 1024,
+            num_ctx: 8192,
             parallel: 1,
             ..LoadConfig::default()
         },
     )
     .unwrap();
-    let long = GenerateRequest::new(chat_prompt(&model, "Write a very long essay about rivers."))
-        .with_options(SamplingOptions {
-            num_predict: 100_000,
-            ..greedy(0)
-        });
-    let mut stream = model.generate(long).unwrap();
-    match stream.blocking_next() {
-        Some(Event::Token { .. }) => {}
-        other => panic!("expected a token, got {other:?}"),
+    let n_ctx = model.info().context_length as usize;
+    assert!(n_ctx >= 4096, "context of {n_ctx}");
+    // Greedy counting never produces an end-of-generation token; with no `num_predict` it
+    // would run until the context is full.
+    let counting: String = (1..=20).map(|i| format!("{i}, ")).collect();
+    let prompt_tokens = model.tokenize(&counting, true).len();
+    let mut stream = model
+        .generate(GenerateRequest::new(counting).with_options(greedy(-1)))
+        .unwrap();
+    // Measure the decode speed on the first tokens.
+    const MEASURED: usize = 32;
+    let mut first_at = None;
+    for _ in 0..MEASURED {
+        match stream.blocking_next() {
+            Some(Event::Token { .. }) => {
+                first_at.get_or_insert_with(Instant::now);
+            }
+            other => panic!("expected a token, got {other:?}"),
+        }
     }
+    let per_token = first_at.unwrap().elapsed() / (MEASURED as u32 - 1);
+    let left = n_ctx - prompt_tokens - MEASURED;
+    let uncancelled = per_token * left as u32;
     drop(stream);
-    // With one slot, this only completes if the cancelled generation released it.
+
+    // With one slot, the second request starts only once the first has let go of it.
     let started = Instant::now();
-    let (text, _) = complete(
-        &model,
-        GenerateRequest::new(chat_prompt(&model, "Say hi.")).with_options(greedy(4)),
+    let mut second = model
+        .generate(GenerateRequest::new(chat_prompt(&model, "Say hi.")).with_options(greedy(4)))
+        .unwrap();
+    let (first_event, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let _ = first_event.send(second.blocking_next());
+        while second.blocking_next().is_some() {}
+    });
+    let bound = uncancelled / 8;
+    match rx.recv_timeout(bound) {
+        Ok(Some(Event::Token { .. })) => {}
+        Ok(other) => panic!("expected a token, got {other:?}"),
+        Err(_) => panic!(
+            "the second request did not start within {bound:?} ({per_token:?} a token, \
+             {left} tokens left to the uncancelled run: about {uncancelled:?}): \
+             dropping the first stream did not free the slot"
+        ),
+    }
+    let waited = started.elapsed();
+    reader.join().unwrap();
+    eprintln!(
+        "second request started after {waited:?}; the uncancelled run had about {uncancelled:?} left"
     );
-    assert!(!text.is_empty());
-    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
@@ -446,6 +480,132 @@ fn kv_cache_prefix_is_reused_across_turns() {
         "history not reused: {} cached of {}",
         done2.cached_prompt_tokens,
         done2.prompt_eval_count
+    );
+}
+
+/// A one-slot model, so that every request lands on the same sequence.
+/// A request for exactly these tokens.
+fn tokens_request(tokens: Vec<i32>) -> GenerateRequest {
+    GenerateRequest {
+        prompt: Prompt::Tokens(tokens),
+        ..GenerateRequest::new("")
+    }
+}
+
+fn one_slot(num_ctx: u32, batch_size: u32) -> Model {
+    Model::load(
+        &model_path(),
+        LoadConfig {
+            num_ctx,
+            parallel: 1,
+            batch_size,
+            ..LoadConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A long system prompt of distinct sentences, as chat UIs and agents send.
+fn long_system(sentences: usize) -> String {
+    (0..sentences)
+        .map(|i| format!("Rule {i}: answer item {i} with the number {}. ", i * 7 + 3))
+        .collect()
+}
+
+#[test]
+fn a_dropped_stream_keeps_its_prefix_cached() {
+    // A chat UI's Stop button, or a reader that wants only the first token: the stream is
+    // dropped after one token. The slot is free at once, but the next turn of the same
+    // conversation must still find the first turn's prompt in the cache.
+    let model = one_slot(2048, 512);
+    let system = ChatMessage {
+        role: "system".into(),
+        content: long_system(20),
+        ..ChatMessage::default()
+    };
+    let user = ChatMessage {
+        role: "user".into(),
+        content: "Count from one to one hundred.".into(),
+        ..ChatMessage::default()
+    };
+    let first: Vec<i32> = model.tokenize_ids(
+        &model
+            .render_chat(&[system.clone(), user.clone()], None, true)
+            .unwrap(),
+        false,
+    );
+    assert!(first.len() > 200, "prompt of {} tokens", first.len());
+    let mut stream = model
+        .generate(tokens_request(first.clone()).with_options(greedy(-1)))
+        .unwrap();
+    match stream.blocking_next() {
+        Some(Event::Token { .. }) => {}
+        other => panic!("expected a token, got {other:?}"),
+    }
+    drop(stream);
+
+    // The next turn extends the first one's tokens.
+    let mut second = first.clone();
+    second.extend(model.tokenize_ids(
+        " One, two, three.<|im_end|>\n<|im_start|>user\nGo on.<|im_end|>\n<|im_start|>assistant\n",
+        false,
+    ));
+    let (_, done) = complete(
+        &model,
+        tokens_request(second.clone()).with_options(greedy(4)),
+    );
+    assert_eq!(done.prompt_eval_count as usize, second.len());
+    assert!(
+        done.cached_prompt_tokens as usize >= first.len(),
+        "the abandoned turn's prompt was not kept: {} of {} tokens cached",
+        done.cached_prompt_tokens,
+        first.len()
+    );
+}
+
+#[test]
+fn a_request_cancelled_mid_prefill_keeps_its_decoded_chunks() {
+    // Small chunks and a long prompt: the prompt takes many steps to prefill. Dropped halfway,
+    // the chunks already decoded stay cached, so a retry of the same prompt continues there.
+    const CHUNK: u32 = 64;
+    let model = one_slot(4096, CHUNK);
+    let prompt: Vec<i32> = model.tokenize_ids(&long_system(60), true);
+    assert!(
+        prompt.len() > 12 * CHUNK as usize,
+        "prompt of {} tokens",
+        prompt.len()
+    );
+    // How long a full prefill of another prompt of the same length takes here and now.
+    let other: Vec<i32> = model.tokenize_ids(&long_system(61)[60..], true);
+    let started = Instant::now();
+    let _ = complete(
+        &model,
+        tokens_request(other[..prompt.len().min(other.len())].to_vec()).with_options(greedy(1)),
+    );
+    let full_prefill = started.elapsed();
+
+    let stream = model
+        .generate(tokens_request(prompt.clone()).with_options(greedy(8)))
+        .unwrap();
+    std::thread::sleep(full_prefill / 2);
+    drop(stream);
+
+    // The retry: had the first request finished its prefill, all but the last prompt token
+    // would be cached; had cancellation thrown its cells away, none would.
+    let (_, done) = complete(
+        &model,
+        tokens_request(prompt.clone()).with_options(greedy(1)),
+    );
+    let cached = done.cached_prompt_tokens as usize;
+    assert!(
+        cached >= CHUNK as usize,
+        "no decoded chunk was kept: {cached} of {} tokens cached",
+        prompt.len()
+    );
+    assert!(
+        cached < prompt.len() - 1,
+        "the first request was not cancelled mid-prefill ({cached} of {} cached; full prefill took {full_prefill:?})",
+        prompt.len()
     );
 }
 

@@ -47,11 +47,9 @@ pub trait LoadedModel: Send + Sync + 'static {
     fn tokenize(&self, text: &str) -> Vec<i32>;
     /// Text of token ids.
     fn detokenize(&self, tokens: &[i32]) -> String;
-    /// The engine model itself, for in-process users such as the capability classifier
-    /// (`None` for backends that are not the engine).
-    fn engine(&self) -> Option<hearth_engine::Model> {
-        None
-    }
+    /// The generation seam for in-process users such as the capability classifier
+    /// (`/api/classify`): the same model, as the engine's [`hearth_engine::Generator`].
+    fn generator(&self) -> Arc<dyn hearth_engine::Generator>;
 }
 
 /// Loads models.
@@ -134,7 +132,7 @@ impl LoadedModel for EngineModel {
         self.0.detokenize(tokens)
     }
 
-    fn engine(&self) -> Option<hearth_engine::Model> {
-        Some(self.0.clone())
+    fn generator(&self) -> Arc<dyn hearth_engine::Generator> {
+        Arc::new(self.0.clone())
     }
 }

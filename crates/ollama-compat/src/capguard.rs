@@ -12,9 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use hearth_classifier::{ClassifyRequest, Method, ToolDefinition, ToolRegistry};
+use hearth_classifier::{Method, ToolDefinition, ToolRegistry};
 use serde_json::{json, Value};
 
+use crate::classify_request::ClassifyRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 
@@ -101,7 +102,7 @@ pub async fn answer(st: &SharedState, model: &str, prompt: Prompt) -> ApiResult<
         method: Method::Hybrid,
         constraints: BTreeMap::new(),
     };
-    let token = crate::routes::classify::run(st, &request).await?;
+    let token = crate::classify_request::run(st, &request).await?;
     if token.classification_method.contains("-error: ") {
         return Err(ApiError::Internal(format!(
             "classification failed: {}",

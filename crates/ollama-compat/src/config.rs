@@ -22,6 +22,9 @@ pub struct ServerConfig {
     pub scheduler: SchedulerConfig,
     /// Extra CORS origins (`OLLAMA_ORIGINS`).
     pub origins: Vec<String>,
+    /// This machine's host name, also accepted in the `Host` header (as Ollama does). The binary
+    /// sets it from `HOSTNAME` or `/etc/hostname`; `None` accepts only loopback and private names.
+    pub hostname: Option<String>,
     /// Optional bearer key.
     pub api_key: Option<String>,
     /// Largest JSON body accepted (blob uploads are not limited).
@@ -46,6 +49,7 @@ impl ServerConfig {
             read_only_models: Vec::new(),
             scheduler: SchedulerConfig::default(),
             origins: Vec::new(),
+            hostname: None,
             api_key: None,
             body_limit: 64 << 20,
             prune: true,

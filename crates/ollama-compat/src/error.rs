@@ -24,7 +24,10 @@ pub enum ApiError {
     /// 500: an option had the wrong type (Ollama answers 500 for this).
     #[error("{0}")]
     Option(String),
-    /// 500: the engine or the store failed.
+    /// 500: the engine or the store failed. The text is shown to the client as it is: build it
+    /// with [`ApiError::internal`] (or [`ApiError::internal_as`]) when the cause may carry
+    /// internal details such as file paths, so that the cause is logged and the client gets a
+    /// generic text with a reference to the log line.
     #[error("{0}")]
     Internal(String),
 }
@@ -49,10 +52,20 @@ impl ApiError {
         ApiError::BadRequest(msg.into())
     }
 
-    /// Build a 500 error, logging the cause.
-    pub fn internal(msg: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %msg, "internal error");
-        ApiError::Internal(msg.to_string())
+    /// Build a 500 error whose cause is logged, never sent: the client reads
+    /// `internal server error (reference …; see the server log)`.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::internal_as("internal server error", cause)
+    }
+
+    /// Build a 500 error with a public summary (say, `failed to load model x`) while the cause
+    /// is logged with a reference the client text repeats, so an operator can find it.
+    pub fn internal_as(summary: &str, cause: impl std::fmt::Display) -> Self {
+        let reference = format!("{:08x}", fastrand::u32(..));
+        tracing::error!(error = %cause, %reference, "{summary}");
+        ApiError::Internal(format!(
+            "{summary} (reference {reference}; see the server log)"
+        ))
     }
 
     /// The OpenAI error `type` for this status.
@@ -88,6 +101,11 @@ impl From<EngineError> for ApiError {
             )),
             EngineError::InvalidRequest(m) => ApiError::BadRequest(m),
             EngineError::Embedding(_) => ApiError::BadRequest(e.to_string()),
+            // No paths nor internals in these texts: the client may read them.
+            EngineError::Template(_) | EngineError::WorkerGone => ApiError::Internal(e.to_string()),
+            EngineError::InvalidGguf { .. } | EngineError::Io { .. } | EngineError::Load { .. } => {
+                ApiError::internal_as("the model could not be loaded", e)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -95,14 +113,27 @@ impl From<EngineError> for ApiError {
 
 impl From<hearth_store::StoreError> for ApiError {
     fn from(e: hearth_store::StoreError) -> Self {
-        ApiError::internal(e)
+        use hearth_store::StoreError;
+        match e {
+            // The client's own mistakes, in texts without paths.
+            StoreError::DigestMismatch { .. } | StoreError::Body(_) => {
+                ApiError::Internal(e.to_string())
+            }
+            other => ApiError::internal_as("model store error", other),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.to_string() });
-        crate::http::json_with_status(self.status(), &body)
+        // Built here rather than with `crate::http`, which depends on this module.
+        let body = serde_json::json!({ "error": self.to_string() }).to_string();
+        let mut resp = (self.status(), body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        resp
     }
 }
 
@@ -125,5 +156,41 @@ mod tests {
         .into();
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         assert!(e.to_string().contains("context length"));
+    }
+
+    #[test]
+    fn internal_causes_are_logged_not_sent() {
+        let e = ApiError::internal("open /home/me/.ollama/models/blobs/sha256-1: denied");
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("internal server error (reference "),
+            "{text}"
+        );
+        assert!(!text.contains("/home"), "{text}");
+        let e: ApiError = EngineError::Load {
+            path: "/secret/m.gguf".into(),
+            reason: "bad".into(),
+        }
+        .into();
+        assert!(e.to_string().starts_with("the model could not be loaded"));
+        assert!(!e.to_string().contains("/secret"));
+        let e: ApiError = hearth_store::StoreError::Io(std::io::Error::other("/secret/x")).into();
+        assert!(e.to_string().starts_with("model store error (reference "));
+        let e: ApiError = EngineError::InvalidRequest("num_ctx must be positive".into()).into();
+        assert_eq!(
+            (e.status(), e.to_string()),
+            (StatusCode::BAD_REQUEST, "num_ctx must be positive".into())
+        );
+    }
+
+    #[test]
+    fn responses_are_ollama_json() {
+        let resp = ApiError::bad("nope").into_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! A scripted backend for HTTP-layer unit tests (no model): it streams fixed tokens, honours
-//! `num_predict`, emits JSON under a grammar, and reports when a generation is dropped.
+//! `num_predict`, emits JSON under a grammar, and reports when a generation is dropped. Through
+//! the generation seam ([`LoadedModel::generator`]) it answers the classifier's per-tool yes/no
+//! questions: yes (P = 0.9), or an engine error when the request says `FAIL`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use hearth_engine::{
     ChatMessage, Completion, DoneReason, Embeddings, EngineError, Event, GenerateRequest,
-    LoadConfig, Prompt,
+    Generation, Generator, Grammar, LoadConfig, Logprobs, Prompt, TokenLogprob,
 };
 
 use crate::backend::{EventStream, LoadedFacts, LoadedModel, Loader};
@@ -45,6 +47,7 @@ impl Loader for FakeLoader {
     }
 }
 
+#[derive(Clone)]
 struct FakeModel {
     stats: Arc<FakeStats>,
     ctx: u32,
@@ -170,14 +173,7 @@ impl LoadedModel for FakeModel {
         _tools: Option<&[serde_json::Value]>,
         add_generation_prompt: bool,
     ) -> Result<String, EngineError> {
-        let mut s: String = messages
-            .iter()
-            .map(|m| format!("{}: {}\n", m.role, m.content))
-            .collect();
-        if add_generation_prompt {
-            s.push_str("assistant:");
-        }
-        Ok(s)
+        Ok(render(messages, add_generation_prompt))
     }
 
     fn tokenize(&self, text: &str) -> Vec<i32> {
@@ -186,5 +182,89 @@ impl LoadedModel for FakeModel {
 
     fn detokenize(&self, tokens: &[i32]) -> String {
         tokens.iter().map(|&t| t as u8 as char).collect()
+    }
+
+    fn generator(&self) -> Arc<dyn Generator> {
+        Arc::new(self.clone())
+    }
+}
+
+fn render(messages: &[ChatMessage], add_generation_prompt: bool) -> String {
+    let mut s: String = messages
+        .iter()
+        .map(|m| format!("{}: {}\n", m.role, m.content))
+        .collect();
+    if add_generation_prompt {
+        s.push_str("assistant:");
+    }
+    s
+}
+
+fn token(text: &str, p: f32) -> TokenLogprob {
+    TokenLogprob {
+        token: text.to_owned(),
+        logprob: p.ln(),
+        bytes: text.as_bytes().to_vec(),
+    }
+}
+
+impl Generator for FakeModel {
+    fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        _tools: Option<&[serde_json::Value]>,
+        add_generation_prompt: bool,
+    ) -> Result<String, EngineError> {
+        Ok(render(messages, add_generation_prompt))
+    }
+
+    /// Only the classifier's one-token yes/no questions: "yes" at P = 0.9, or an engine error
+    /// when the prompt's last question says `FAIL`.
+    fn generate(&self, request: GenerateRequest) -> Result<Generation, EngineError> {
+        let yes_no = matches!(&request.grammar,
+            Some(Grammar::Gbnf(g)) if g == hearth_classifier::grammar::YES_NO_GBNF);
+        let Prompt::Text(prompt) = &request.prompt else {
+            return Err(EngineError::InvalidRequest("expected a text prompt".into()));
+        };
+        if !yes_no {
+            return Err(EngineError::InvalidRequest(
+                "the fake generator only answers yes/no questions".into(),
+            ));
+        }
+        let question = prompt.rsplit("Request: ").next().unwrap_or_default();
+        if question.contains("FAIL") {
+            return Ok(Generation::from_events([Event::Error(
+                EngineError::WorkerGone,
+            )]));
+        }
+        let logprobs = Logprobs {
+            sampled: token("yes", 0.9),
+            top_logprobs: vec![token("yes", 0.9), token("no", 0.1)],
+        };
+        Ok(Generation::from_events([
+            Event::Token {
+                text: "yes".into(),
+                logprobs: vec![logprobs],
+            },
+            Event::Done(Completion {
+                done_reason: DoneReason::Stop,
+                prompt_eval_count: 7,
+                cached_prompt_tokens: 0,
+                prompt_eval_duration_ns: 1000,
+                eval_count: 1,
+                eval_duration_ns: 2000,
+                total_duration_ns: 3000,
+                context: vec![1, 2, 3],
+                truncated_tokens: 0,
+            }),
+        ]))
+    }
+
+    fn model_name(&self) -> String {
+        "fake".into()
+    }
+
+    fn label(&self) -> String {
+        "fake".into()
     }
 }

@@ -65,8 +65,9 @@ fn origin_allowed(patterns: &[String], origin: &str) -> bool {
     patterns.iter().any(|p| glob(p, origin))
 }
 
-/// Whether a Host header is acceptable for a loopback-bound server.
-pub fn host_allowed(host: &str) -> bool {
+/// Whether a Host header is acceptable for a loopback-bound server (`hostname`: this machine's
+/// name, from the server's configuration).
+pub fn host_allowed(host: &str, hostname: Option<&str>) -> bool {
     if host.is_empty() {
         return true;
     }
@@ -85,12 +86,7 @@ pub fn host_allowed(host: &str) -> bool {
     {
         return true;
     }
-    if let Ok(name) = std::env::var("HOSTNAME") {
-        if name.eq_ignore_ascii_case(&h) {
-            return true;
-        }
-    }
-    if std::fs::read_to_string("/etc/hostname").is_ok_and(|n| n.trim().eq_ignore_ascii_case(&h)) {
+    if hostname.is_some_and(|n| n.eq_ignore_ascii_case(&h)) {
         return true;
     }
     match h.parse::<IpAddr>() {
@@ -158,7 +154,7 @@ pub async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> R
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
-        if !host_allowed(host) {
+        if !host_allowed(host, st.config.hostname.as_deref()) {
             return StatusCode::FORBIDDEN.into_response();
         }
     }
@@ -218,7 +214,7 @@ mod tests {
             "10.0.0.2",
             "0.0.0.0",
         ] {
-            assert!(host_allowed(ok), "{ok}");
+            assert!(host_allowed(ok, None), "{ok}");
         }
         for bad in [
             "evil.com",
@@ -226,8 +222,10 @@ mod tests {
             "8.8.8.8",
             "localhost.evil.com",
         ] {
-            assert!(!host_allowed(bad), "{bad}");
+            assert!(!host_allowed(bad, None), "{bad}");
         }
+        assert!(host_allowed("MyBox:11434", Some("mybox")));
+        assert!(!host_allowed("mybox", Some("otherbox")));
     }
 
     #[test]

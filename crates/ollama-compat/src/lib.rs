@@ -17,6 +17,7 @@
 
 pub mod backend;
 pub mod capguard;
+pub mod classify_request;
 pub mod config;
 pub mod convert;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod infer;
 pub mod keep_alive;
 pub mod metrics;
+pub mod prompt;
 pub mod routes;
 pub mod scheduler;
 pub mod server;

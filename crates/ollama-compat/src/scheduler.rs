@@ -32,6 +32,8 @@ pub struct SchedulerConfig {
     pub num_ctx: u32,
     /// Decode threads (`None`: physical cores).
     pub threads: Option<u32>,
+    /// Upper bound for each model's KV cache in bytes (`None`: no cap); contexts shrink to fit.
+    pub kv_budget_bytes: Option<u64>,
 }
 
 impl Default for SchedulerConfig {
@@ -43,6 +45,7 @@ impl Default for SchedulerConfig {
             num_parallel: 4,
             num_ctx: 4096,
             threads: None,
+            kv_budget_bytes: LoadConfig::default().kv_budget_bytes,
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct RunnerStatus {
 }
 
 struct Runner {
+    /// Unique per load: a lease of an earlier load of the same file (evicted while busy) must not
+    /// touch this one.
+    id: u64,
     name: String,
     model: Arc<dyn LoadedModel>,
     refs: usize,
@@ -76,6 +82,7 @@ struct Runner {
 struct State {
     runners: HashMap<PathBuf, Runner>,
     epoch: u64,
+    next_id: u64,
 }
 
 /// The scheduler.
@@ -109,6 +116,8 @@ impl Drop for Ticket {
 pub struct Lease {
     model: Arc<dyn LoadedModel>,
     path: PathBuf,
+    /// The [`Runner::id`] leased.
+    runner: u64,
     state: Arc<Mutex<State>>,
     /// Time spent loading the model for this request (zero when it was resident).
     pub load_duration: Duration,
@@ -116,7 +125,10 @@ pub struct Lease {
 
 impl std::fmt::Debug for Lease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lease").field("path", &self.path).finish()
+        f.debug_struct("Lease")
+            .field("path", &self.path)
+            .field("runner", &self.runner)
+            .finish()
     }
 }
 
@@ -132,7 +144,9 @@ impl Drop for Lease {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.epoch += 1;
         let epoch = st.epoch;
-        let Some(r) = st.runners.get_mut(&self.path) else {
+        // The runner may be gone (evicted, unloaded) or replaced by a later load of the file.
+        let runner = self.runner;
+        let Some(r) = st.runners.get_mut(&self.path).filter(|r| r.id == runner) else {
             return;
         };
         r.refs = r.refs.saturating_sub(1);
@@ -159,7 +173,7 @@ impl Drop for Lease {
                             let idle = st
                                 .runners
                                 .get(&path)
-                                .is_some_and(|r| r.refs == 0 && r.epoch == epoch);
+                                .is_some_and(|r| r.id == runner && r.refs == 0 && r.epoch == epoch);
                             if idle {
                                 st.runners.remove(&path)
                             } else {
@@ -242,18 +256,23 @@ impl Scheduler {
             num_ctx: num_ctx.unwrap_or(self.config.num_ctx).max(4),
             parallel: self.config.num_parallel.max(1),
             threads: self.config.threads,
+            kv_budget_bytes: self.config.kv_budget_bytes,
             ..LoadConfig::default()
         };
         tracing::info!(model = name, path = %path.display(), "loading model");
-        let model = self.loader.load(path, config).await.map_err(|e| {
-            tracing::error!(error = %e, "model load failed");
-            ApiError::Internal(format!("failed to load model {name}: {e}"))
-        })?;
+        let model = self
+            .loader
+            .load(path, config)
+            .await
+            .map_err(|e| ApiError::internal_as(&format!("failed to load model {name}"), e))?;
         let keep_alive = keep_alive.unwrap_or(self.config.keep_alive);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.next_id += 1;
+        let id = st.next_id;
         st.runners.insert(
             path.to_owned(),
             Runner {
+                id,
                 name: name.to_owned(),
                 model: Arc::clone(&model),
                 refs: 1,
@@ -266,6 +285,7 @@ impl Scheduler {
         Ok(Lease {
             model,
             path: path.to_owned(),
+            runner: id,
             state: Arc::clone(&self.state),
             load_duration: started.elapsed(),
         })
@@ -283,6 +303,7 @@ impl Scheduler {
         Some(Lease {
             model: Arc::clone(&r.model),
             path: path.to_owned(),
+            runner: r.id,
             state: Arc::clone(&self.state),
             load_duration: Duration::ZERO,
         })
@@ -342,5 +363,58 @@ impl Scheduler {
     pub fn unload_all(&self) {
         let all = std::mem::take(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()).runners);
         drop(all);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::fake::FakeLoader;
+
+    fn scheduler(max_loaded: usize) -> (Scheduler, FakeLoader) {
+        let config = SchedulerConfig {
+            max_loaded,
+            ..SchedulerConfig::default()
+        };
+        let loader = FakeLoader::default();
+        (Scheduler::new(Arc::new(loader.clone()), config), loader)
+    }
+
+    fn loaded(s: &Scheduler) -> Vec<PathBuf> {
+        s.status().into_iter().map(|r| r.path).collect()
+    }
+
+    /// A lease of a model evicted while busy must not release a later load of the same file.
+    #[tokio::test]
+    async fn a_stale_lease_leaves_a_reloaded_runner_alone() {
+        let (s, loader) = scheduler(1);
+        let (a, b) = (Path::new("/m/a.gguf"), Path::new("/m/b.gguf"));
+        let old = s.acquire("a", a, None, None).await.unwrap();
+        // Loading b evicts a, busy as it is; loading a again evicts the idle b.
+        drop(s.acquire("b", b, None, None).await.unwrap());
+        let zero = Some(KeepAlive::For(Duration::ZERO));
+        let new = s.acquire("a", a, zero, None).await.unwrap();
+        assert_eq!(loader.0.loads.load(Ordering::SeqCst), 3, "a, b, a again");
+        drop(old);
+        assert_eq!(
+            loaded(&s),
+            vec![a.to_owned()],
+            "the new runner is still in use"
+        );
+        let again = s.acquire("a", a, zero, None).await.unwrap();
+        assert_eq!(
+            again.load_duration,
+            Duration::ZERO,
+            "attached, not reloaded"
+        );
+        drop(new);
+        assert_eq!(loaded(&s), vec![a.to_owned()], "one lease is left");
+        drop(again);
+        assert!(
+            loaded(&s).is_empty(),
+            "keep_alive 0 unloads after the last lease"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use hearth_gguf::GgufInfo;
 
+use crate::catalog::Details;
 use crate::manifest::{self as mt, ConfigV2, Layer, Manifest};
 use crate::names::ModelName;
 use crate::{Digest, Store, StoreError};
@@ -29,6 +30,17 @@ impl ModelFacts {
             family,
             parameter_size: crate::human_number(info.parameter_count()),
             quantization: info.file_type_name().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// The facts the catalogue reports for a model (its `details`), e.g. to re-create a model
+    /// from an existing one.
+    pub fn of_details(details: &Details) -> Self {
+        ModelFacts {
+            family: details.family.clone(),
+            families: details.families.clone(),
+            parameter_size: details.parameter_size.clone(),
+            quantization: details.quantization_level.clone(),
         }
     }
 
@@ -127,5 +139,27 @@ mod tests {
         assert_eq!(config.model_family, "llama");
         assert_eq!(config.file_type, "Q4_1");
         assert_eq!(config.os, "linux");
+    }
+
+    #[test]
+    fn catalogue_details_carry_over() {
+        let details = Details {
+            parent_model: "p".into(),
+            format: "gguf".into(),
+            family: "gemma3".into(),
+            families: vec!["gemma3".into(), "clip".into()],
+            parameter_size: "1B".into(),
+            quantization_level: "Q8_0".into(),
+        };
+        let config = ModelFacts::of_details(&details).config();
+        assert_eq!(config.model_family, "gemma3");
+        assert_eq!(
+            config.model_families,
+            Some(vec!["gemma3".to_owned(), "clip".to_owned()])
+        );
+        assert_eq!(config.model_type, "1B");
+        assert_eq!(config.file_type, "Q8_0");
+        assert_eq!(config.model_format, "gguf");
+        assert_eq!(config.architecture, "amd64");
     }
 }

@@ -30,16 +30,17 @@ pub struct Activated {
     pub store_models: Vec<String>,
 }
 
-/// If the running executable is a bundle, extract its models (once) and say where they are:
+/// If the running executable is a bundle, extract its models (once) into the first writable of
+/// `cache_candidates` ([`crate::cache::CacheRoots::candidates`]) and say where they are:
 /// [`Activated::dir`] holds its built-in models, [`Activated::store`] its read-only store of store
 /// models. `None` for a plain executable (only its last 64 bytes are read). The caller passes
 /// these folders on as configuration; nothing here touches the environment.
-pub fn activate() -> Result<Option<Activated>> {
+pub fn activate(cache_candidates: &[PathBuf]) -> Result<Option<Activated>> {
     let exe = std::env::current_exe().map_err(io("locating the running executable"))?;
     if read_manifest(&exe)?.is_none() {
         return Ok(None);
     }
-    let cache = crate::cache::cache_dir()?;
+    let cache = crate::cache::cache_dir(cache_candidates)?;
     activate_from(&exe, &cache)
 }
 

@@ -6,18 +6,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use hearth_engine::{ChatMessage, GenerateRequest, Prompt};
-use serde_json::Value;
+use hearth_engine::{GenerateRequest, Prompt};
 
 use super::common::{self, Prepared};
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
 use crate::infer::{self, Piece};
+use crate::prompt::{self, Modelfile, Request};
 use crate::state::SharedState;
-use crate::tools;
 use crate::wire::{now_utc, ChatBody, ChatChunk, Message, Metrics};
-use hearth_store::catalog::ModelRecord;
 use hearth_store::names::ModelName;
 
 /// The handler.
@@ -94,12 +92,18 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
         })));
     }
     let tool_defs = body.tools.unwrap_or_default();
-    let native_tools = template_renders_tools(&st.catalog.template_text(&record));
+    let native_tools = prompt::template_renders_tools(&st.catalog.template_text(&record));
     let ticket = st.scheduler.admit()?;
     let lease = common::lease(st, &record, body.keep_alive).await?;
-    let chat = to_engine_messages(&record, &messages, &tool_defs, native_tools);
-    let tools_arg = (native_tools && !tool_defs.is_empty()).then_some(tool_defs.as_slice());
-    let text = lease.model().render_chat(&chat, tools_arg, true)?;
+    let text = prompt::render(
+        &Modelfile::of(&record),
+        &**lease.model(),
+        Request::Chat {
+            messages: &messages,
+            tools: &tool_defs,
+            native_tools,
+        },
+    )?;
     let request = GenerateRequest {
         prompt: Prompt::Text(text),
         options,
@@ -121,72 +125,6 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
         load_ns,
         started,
     }))
-}
-
-/// Whether a chat template handles `tools` itself.
-pub fn template_renders_tools(template: &str) -> bool {
-    template.contains("tools")
-}
-
-/// Wire messages to template messages: Modelfile SYSTEM and MESSAGEs first, tool calls kept
-/// structured for templates that render them, or written back as `<tool_call>` text otherwise.
-pub fn to_engine_messages(
-    record: &ModelRecord,
-    messages: &[Message],
-    tool_defs: &[Value],
-    native_tools: bool,
-) -> Vec<ChatMessage> {
-    let mut out = Vec::with_capacity(messages.len() + 2);
-    let extra =
-        (!tool_defs.is_empty() && !native_tools).then(|| tools::tools_system_prompt(tool_defs));
-    let join = |a: Option<String>, b: Option<&String>| match (a, b) {
-        (Some(a), Some(b)) => Some(format!("{a}\n\n{b}")),
-        (a, b) => a.or_else(|| b.cloned()),
-    };
-    let has_system = messages.first().is_some_and(|m| m.role == "system");
-    if !has_system {
-        if let Some(s) = join(record.system.clone(), extra.as_ref()) {
-            out.push(ChatMessage {
-                role: "system".into(),
-                content: s,
-                ..Default::default()
-            });
-        }
-    }
-    out.extend(common::modelfile_messages(record));
-    for (i, m) in messages.iter().enumerate() {
-        let mut content = m.content.clone();
-        if i == 0 && has_system {
-            content = join(Some(content), extra.as_ref()).unwrap_or_default();
-        }
-        let calls = m.tool_calls.clone().unwrap_or_default();
-        let tool_calls = if native_tools && !calls.is_empty() {
-            Some(
-                calls
-                    .iter()
-                    .map(|c| {
-                        serde_json::json!({"type": "function", "function": {
-                            "name": c.function.name, "arguments": c.function.arguments}})
-                    })
-                    .collect(),
-            )
-        } else {
-            for c in &calls {
-                if !content.is_empty() {
-                    content.push('\n');
-                }
-                content.push_str(&tools::render_call(c));
-            }
-            None
-        };
-        out.push(ChatMessage {
-            role: m.role.clone(),
-            content,
-            tool_calls,
-            tool_name: m.tool_name.clone(),
-        });
-    }
-    out
 }
 
 /// Native chat chunks from pieces.

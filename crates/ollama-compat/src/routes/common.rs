@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use futures::stream::BoxStream;
-use hearth_engine::ChatMessage;
 use serde::Serialize;
 
 use crate::convert;
@@ -86,21 +85,5 @@ pub async fn load_or_unload(
     Ok("load")
 }
 
-/// The Modelfile MESSAGE history as chat messages.
-pub fn modelfile_messages(record: &ModelRecord) -> Vec<ChatMessage> {
-    record
-        .messages
-        .iter()
-        .filter_map(|m| {
-            Some(ChatMessage {
-                role: m.get("role")?.as_str()?.to_owned(),
-                content: m
-                    .get("content")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                ..Default::default()
-            })
-        })
-        .collect()
-}
+/// The Modelfile MESSAGE history as chat messages (see [`crate::prompt`]).
+pub use crate::prompt::modelfile_messages;

@@ -14,8 +14,9 @@ use crate::http::{json, OJson};
 use crate::state::SharedState;
 use crate::wire::Message;
 use hearth_store::catalog::ModelRecord;
+use hearth_store::import::{text_layer, weights_layer, write_manifest, ModelFacts};
 use hearth_store::names::ModelName;
-use hearth_store::{manifest as mt, ConfigV2, Digest, Layer, Manifest};
+use hearth_store::{manifest as mt, ConfigV2, Digest};
 
 /// `POST /api/create` body.
 #[derive(Debug, Default, Deserialize)]
@@ -207,70 +208,36 @@ pub fn write_model(
     let weights_size = std::fs::metadata(store.blob_path(&weights))
         .map_err(ApiError::internal)?
         .len();
-    let mut layers = vec![Layer {
-        media_type: mt::MEDIA_MODEL.into(),
-        digest: weights.wire(),
-        size: weights_size,
-        from: (!base.parent.is_empty()).then(|| base.parent.clone()),
-    }];
-    let mut text_layer = |media: &str, text: &str| -> ApiResult<()> {
-        let d = store
-            .put_blob_bytes(text.as_bytes())
-            .map_err(ApiError::internal)?;
-        layers.push(Layer {
-            media_type: media.into(),
-            digest: d.wire(),
-            size: text.len() as u64,
-            from: None,
-        });
+    let mut layers = vec![weights_layer(
+        &weights,
+        weights_size,
+        (!base.parent.is_empty()).then(|| base.parent.clone()),
+    )];
+    let mut push_text = |media: &str, text: &str| -> ApiResult<()> {
+        layers.push(text_layer(store, media, text).map_err(ApiError::internal)?);
         Ok(())
     };
     if let Some(t) = o.template.as_ref().or(base.template.as_ref()) {
-        text_layer(mt::MEDIA_TEMPLATE, t)?;
+        push_text(mt::MEDIA_TEMPLATE, t)?;
     }
     if let Some(s) = o.system.as_ref().or(base.system.as_ref()) {
-        text_layer(mt::MEDIA_SYSTEM, s)?;
+        push_text(mt::MEDIA_SYSTEM, s)?;
     }
     let mut params = base.params.clone();
     params.extend(o.parameters.clone());
     if !params.is_empty() {
-        text_layer(mt::MEDIA_PARAMS, &Value::Object(params).to_string())?;
+        push_text(mt::MEDIA_PARAMS, &Value::Object(params).to_string())?;
     }
     let messages = o.messages.clone().unwrap_or_else(|| base.messages.clone());
     if !messages.is_empty() {
-        text_layer(mt::MEDIA_MESSAGES, &Value::Array(messages).to_string())?;
+        push_text(mt::MEDIA_MESSAGES, &Value::Array(messages).to_string())?;
     }
     for l in o.license.clone().unwrap_or_else(|| base.license.clone()) {
-        text_layer(mt::MEDIA_LICENSE, &l)?;
+        push_text(mt::MEDIA_LICENSE, &l)?;
     }
-    let details = st.catalog.details(base);
-    let config = ConfigV2 {
-        model_format: "gguf".into(),
-        model_family: details.family.clone(),
-        model_families: Some(details.families.clone()),
-        model_type: details.parameter_size.clone(),
-        file_type: details.quantization_level.clone(),
-        capabilities: None,
-        architecture: "amd64".into(),
-        os: "linux".into(),
-    };
-    let config_bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
-    let config_digest = store
-        .put_blob_bytes(&config_bytes)
-        .map_err(ApiError::internal)?;
-    let manifest = Manifest::new(
-        Layer {
-            media_type: mt::MEDIA_CONFIG.into(),
-            digest: config_digest.wire(),
-            size: config_bytes.len() as u64,
-            from: None,
-        },
-        layers,
-    );
+    let facts = ModelFacts::of_details(&st.catalog.details(base));
     let old = store.get(name).map_err(ApiError::internal)?;
-    store
-        .put_manifest(name, &manifest)
-        .map_err(ApiError::internal)?;
+    let manifest = write_manifest(store, name, &facts, layers).map_err(ApiError::internal)?;
     if let Some(old) = old {
         store.prune(old.manifest.digests().map(str::to_owned).collect());
     }
@@ -296,7 +263,9 @@ fn import_weights(st: &SharedState, base: &ModelRecord) -> ApiResult<Digest> {
     let stream = futures::stream::iter(ChunkReader(file));
     let digest = match known {
         Some(d) => d,
-        None => Digest::of(&std::fs::read(&base.model_path).map_err(ApiError::internal)?),
+        None => {
+            hearth_store::sha256_file(&base.model_path, &mut |_| {}).map_err(ApiError::internal)?
+        }
     };
     let dest = store.blob_path(&digest);
     if let Some(dir) = dest.parent() {

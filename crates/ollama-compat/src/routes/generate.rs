@@ -1,19 +1,19 @@
 //! `POST /api/generate`: completion from a prompt (templated unless `raw`), NDJSON or aggregated.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use hearth_engine::{ChatMessage, GenerateRequest, Prompt};
+use hearth_engine::{GenerateRequest, Prompt};
 
 use super::common::{self, Prepared};
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, OJson};
 use crate::infer::{self, Piece};
+use crate::prompt::{self, Modelfile, Request};
 use crate::state::SharedState;
 use crate::wire::{now_utc, GenerateBody, GenerateChunk, Metrics};
 use hearth_store::names::ModelName;
@@ -103,47 +103,17 @@ pub async fn prepare(st: &SharedState, body: GenerateBody) -> ApiResult<Step> {
     let ticket = st.scheduler.admit()?;
     let lease = common::lease(st, &record, body.keep_alive).await?;
     let model = lease.model().clone();
-    let text = if body.raw {
-        prompt
-    } else {
-        let system = body.system.clone().or_else(|| record.system.clone());
-        let template = body.template.clone().or_else(|| {
-            record
-                .template
-                .clone()
-                .filter(|_| !model.facts().has_chat_template)
-        });
-        match template.map(|t| {
-            let mut vars = HashMap::new();
-            vars.insert("System", system.clone().unwrap_or_default());
-            vars.insert("Prompt", prompt.clone());
-            hearth_store::gotmpl::render(&t, &vars)
-        }) {
-            Some(Ok(text)) => text,
-            Some(Err(e)) if body.template.is_some() => {
-                return Err(ApiError::bad(format!("template error: {e}")))
-            }
-            _ => {
-                let mut messages = Vec::new();
-                if let Some(s) = system {
-                    messages.push(ChatMessage {
-                        role: "system".into(),
-                        content: s,
-                        ..Default::default()
-                    });
-                }
-                if body.context.is_none() {
-                    messages.extend(common::modelfile_messages(&record));
-                }
-                messages.push(ChatMessage {
-                    role: "user".into(),
-                    content: prompt,
-                    ..Default::default()
-                });
-                model.render_chat(&messages, None, true)?
-            }
-        }
-    };
+    let text = prompt::render(
+        &Modelfile::of(&record),
+        &*model,
+        Request::Prompt {
+            prompt: &prompt,
+            system: body.system.as_deref(),
+            template: body.template.as_deref(),
+            raw: body.raw,
+            continues: body.context.is_some(),
+        },
+    )?;
     let prompt = match body.context.filter(|c| !c.is_empty()) {
         Some(mut ctx) => {
             ctx.extend(model.tokenize(&text));

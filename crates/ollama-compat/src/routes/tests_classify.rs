@@ -1,6 +1,6 @@
-//! Router tests of `POST /api/classify` without sockets: every 400 and 404, and the rules method
-//! (which needs no model) answering a well-formed token. The real-model test is in
-//! `tests/real_model.rs`.
+//! Router tests of `POST /api/classify` without sockets: every 400 and 404, the rules method
+//! (which needs no model) answering a well-formed token, and the llm/hybrid methods reaching the
+//! fake model through the generation seam. The real-model test is in `tests/real_model.rs`.
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -112,16 +112,62 @@ async fn rules_method_needs_no_model() {
 }
 
 #[tokio::test]
-async fn the_fake_backend_cannot_classify_with_a_model() {
+async fn model_methods_classify_through_the_generation_seam() {
+    let a = app();
+    // The fake answers every yes/no question "yes" at P = 0.9: over both thresholds.
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"model": "fake", "tools": tools(), "request": "x", "method": "llm",
+               "constraints": {"send_email": {"recipient_whitelist": ["me@example.com"]}}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["classification_method"], "llm-fake", "{v}");
+    assert_eq!(v["granted_tools"]["read_website"], true, "{v}");
+    assert_eq!(v["granted_tools"]["send_email"], true, "{v}");
+    assert_eq!(
+        v["constraints"]["send_email"]["recipient_whitelist"][0],
+        "me@example.com"
+    );
+    assert_eq!(a.stats.loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // The hybrid keeps the rules' firm verdicts for this request: the model is not consulted.
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"model": "fake", "tools": tools(), "request": "Summarize https://example.com/news"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["classification_method"], "hybrid-llm-fake (rules only)",
+        "{v}"
+    );
+    assert_eq!(v["granted_tools"]["read_website"], true, "{v}");
+    assert_eq!(v["granted_tools"]["send_email"], false, "{v}");
+}
+
+#[tokio::test]
+async fn generator_failures_fail_closed() {
     let a = app();
     let (s, v) = post(
         &a,
         "/api/classify",
-        json!({"model": "fake", "tools": tools(), "request": "x", "method": "llm"}),
+        json!({"model": "fake", "tools": tools(), "request": "FAIL please", "method": "llm"}),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(error_of(&v).contains("cannot classify"), "{v}");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["granted_tools"]["read_website"], false, "{v}");
+    assert_eq!(v["granted_tools"]["send_email"], false, "{v}");
+    assert_eq!(v["confidence"], 0.0, "{v}");
+    assert!(
+        v["classification_method"]
+            .as_str()
+            .unwrap()
+            .starts_with("llm-fake-error: engine:"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -136,11 +182,14 @@ async fn capguard_prompts_on_v1_are_classified() {
     let (s, v) = post(&a, "/v1/chat/completions", body("nope:1b")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(v["error"]["type"], "not_found_error", "{v}");
-    // The fake backend has no engine model: a clear 400, never a made-up answer.
+    // The fake model answers through the generation seam, in CapGuard's shape.
     let (s, v) = post(&a, "/v1/chat/completions", body("fake")).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["error"]["message"]
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let content: Value =
+        serde_json::from_str(v["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(content["granted_tools"]["read_website"], true, "{content}");
+    assert!(content["reasoning"]
         .as_str()
         .unwrap()
-        .contains("cannot classify"));
+        .contains("hybrid-llm-fake"));
 }

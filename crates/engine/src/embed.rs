@@ -1,0 +1,178 @@
+//! Embeddings on the inference thread: the pooled embedding context, the grouping of inputs
+//! into decodes, and L2 normalisation.
+
+use std::num::NonZeroU32;
+use std::ops::Range;
+
+use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+
+use crate::backend::decode;
+use crate::EngineError;
+
+/// Embedding vectors, L2-normalised, one per input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    /// One unit vector per input.
+    pub vectors: Vec<Vec<f32>>,
+    /// The L2 norm of each pooled vector before normalisation (`vectors[i] * norms[i]` is the
+    /// model's raw output, which Ollama's legacy `/api/embeddings` returns).
+    pub norms: Vec<f32>,
+    /// Tokens evaluated over all inputs.
+    pub prompt_eval_count: u32,
+}
+
+/// Sequences embedded together in one decode.
+const EMBED_SEQS: u32 = 8;
+
+/// An embedding context of `n_ctx` tokens with the model's own pooling.
+pub(crate) fn context<'m>(
+    backend: &LlamaBackend,
+    model: &'m LlamaModel,
+    n_ctx: u32,
+    threads: u32,
+) -> Result<LlamaContext<'m>, EngineError> {
+    let params = LlamaContextParams::default()
+        .with_embeddings(true)
+        .with_pooling_type(pooling(model))
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_ctx)
+        .with_n_ubatch(n_ctx)
+        .with_n_seq_max(EMBED_SEQS)
+        .with_kv_unified(true)
+        .with_n_threads(threads as i32)
+        .with_n_threads_batch(threads as i32);
+    model
+        .new_context(backend, params)
+        .map_err(|e| EngineError::Embedding(e.to_string()))
+}
+
+/// Embed token sequences (each cut to the batch size), several per decode.
+pub(crate) fn embed(
+    ctx: &mut LlamaContext<'_>,
+    inputs: &[Vec<LlamaToken>],
+) -> Result<Embeddings, EngineError> {
+    let capacity = ctx.n_batch() as usize;
+    let inputs: Vec<&[LlamaToken]> = inputs.iter().map(|v| &v[..v.len().min(capacity)]).collect();
+    let lens: Vec<usize> = inputs.iter().map(|t| t.len()).collect();
+    let mut vectors = Vec::with_capacity(inputs.len());
+    let mut norms = Vec::with_capacity(inputs.len());
+    let mut evaluated = 0u32;
+    let mut batch = LlamaBatch::new(capacity, EMBED_SEQS as i32);
+    for range in groups(&lens, capacity, EMBED_SEQS as usize) {
+        batch.clear();
+        let group = &inputs[range];
+        for (seq, tokens) in group.iter().enumerate() {
+            for (pos, &t) in tokens.iter().enumerate() {
+                batch
+                    .add(t, pos as i32, &[seq as i32], true)
+                    .map_err(|e| EngineError::Embedding(e.to_string()))?;
+            }
+        }
+        ctx.clear_kv_cache();
+        decode(ctx, &mut batch).map_err(|e| EngineError::Embedding(e.to_string()))?;
+        for (seq, tokens) in group.iter().enumerate() {
+            let raw = ctx
+                .embeddings_seq_ith(seq as i32)
+                .map_err(|e| EngineError::Embedding(e.to_string()))?;
+            let (unit, norm) = normalise(raw);
+            vectors.push(unit);
+            norms.push(norm);
+            evaluated += tokens.len() as u32;
+        }
+    }
+    ctx.clear_kv_cache();
+    Ok(Embeddings {
+        vectors,
+        norms,
+        prompt_eval_count: evaluated,
+    })
+}
+
+/// Split inputs of these lengths (each at most `capacity`) into consecutive groups decoded
+/// together: at most `max_seqs` inputs and `capacity` tokens a group, and never an empty group.
+fn groups(lens: &[usize], capacity: usize, max_seqs: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut used = 0;
+    for (i, &len) in lens.iter().enumerate() {
+        let n = i - start;
+        if n > 0 && (n == max_seqs || used + len > capacity) {
+            out.push(start..i);
+            start = i;
+            used = 0;
+        }
+        used += len;
+    }
+    if start < lens.len() {
+        out.push(start..lens.len());
+    }
+    out
+}
+
+/// The model's own pooling (`<arch>.pooling_type`), mean when it names none.
+fn pooling(model: &LlamaModel) -> LlamaPoolingType {
+    let arch = model
+        .meta_val_str("general.architecture")
+        .unwrap_or_default();
+    pooling_type(
+        model
+            .meta_val_str(&format!("{arch}.pooling_type"))
+            .ok()
+            .as_deref(),
+    )
+}
+
+/// The pooling a GGUF `pooling_type` value names (llama.cpp's numbering), mean otherwise.
+fn pooling_type(value: Option<&str>) -> LlamaPoolingType {
+    match value.and_then(|v| v.trim().parse::<i32>().ok()) {
+        Some(2) => LlamaPoolingType::Cls,
+        Some(3) => LlamaPoolingType::Last,
+        _ => LlamaPoolingType::Mean,
+    }
+}
+
+/// The unit vector along `v` and `v`'s L2 norm (a zero vector stays as it is).
+fn normalise(v: &[f32]) -> (Vec<f32>, f32) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        (v.iter().map(|x| x / norm).collect(), norm)
+    } else {
+        (v.to_vec(), norm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_respect_sequence_and_token_limits() {
+        assert_eq!(groups(&[], 10, 8), Vec::<Range<usize>>::new());
+        assert_eq!(groups(&[3, 3, 3], 10, 8), vec![0..3]);
+        assert_eq!(groups(&[4, 4, 4], 10, 8), vec![0..2, 2..3]);
+        assert_eq!(groups(&[10, 1, 10], 10, 8), vec![0..1, 1..2, 2..3]);
+        assert_eq!(groups(&[1; 5], 100, 2), vec![0..2, 2..4, 4..5]);
+    }
+
+    #[test]
+    fn pooling_follows_llama_cpp_numbering() {
+        assert_eq!(pooling_type(Some("2")), LlamaPoolingType::Cls);
+        assert_eq!(pooling_type(Some("3")), LlamaPoolingType::Last);
+        assert_eq!(pooling_type(Some("1")), LlamaPoolingType::Mean);
+        assert_eq!(pooling_type(Some("x")), LlamaPoolingType::Mean);
+        assert_eq!(pooling_type(None), LlamaPoolingType::Mean);
+    }
+
+    #[test]
+    fn normalise_returns_unit_vector_and_norm() {
+        let (unit, norm) = normalise(&[3.0, 4.0]);
+        assert_eq!(norm, 5.0);
+        assert_eq!(unit, vec![0.6, 0.8]);
+        assert_eq!(normalise(&[0.0, 0.0]), (vec![0.0, 0.0], 0.0));
+    }
+}

@@ -1,0 +1,35 @@
+//! Messages from a [`Model`](crate::Model) handle to its inference thread: generation jobs,
+//! embedding requests and shutdown.
+
+use std::time::Instant;
+
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::{mpsc as tokio_mpsc, oneshot};
+
+use crate::{EngineError, Event, SamplingOptions};
+
+/// A generation request, tokenized and checked by the handle.
+pub(crate) struct Job {
+    pub tokens: Vec<LlamaToken>,
+    pub options: SamplingOptions,
+    pub grammar: Option<String>,
+    pub logprobs: Option<u32>,
+    /// Context limit for this request (≤ the slot's context).
+    pub n_ctx: u32,
+    pub truncated: u32,
+    pub received: Instant,
+    pub events: tokio_mpsc::UnboundedSender<Event>,
+}
+
+/// Where the inference thread sends the result of an embedding request.
+pub(crate) type EmbedReply = oneshot::Sender<Result<crate::Embeddings, EngineError>>;
+
+/// One message to the inference thread.
+pub(crate) enum Command {
+    Generate(Box<Job>),
+    Embed {
+        inputs: Vec<Vec<LlamaToken>>,
+        reply: EmbedReply,
+    },
+    Shutdown,
+}
