@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hearth_classifier::metrics::{Evaluation, Summary};
+use hearth_classifier::evaluation::{Evaluation, Summary};
 use hearth_classifier::{devset, LlmConfig, RulesClassifier};
 
 use crate::classify::{build, load_model, MethodArg};

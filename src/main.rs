@@ -4,6 +4,7 @@ mod bundle;
 mod classify;
 mod client;
 mod eval;
+mod hf_env;
 mod locations;
 mod run;
 mod serve;

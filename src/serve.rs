@@ -97,7 +97,9 @@ impl ServeArgs {
         cfg.scheduler.kv_budget_bytes = (self.kv_budget > 0).then_some(self.kv_budget);
         cfg.prune = !self.noprune;
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
-        cfg.registry_client = Some(Arc::new(AirgapRegistry));
+        cfg.registry_client = Some(Arc::new(AirgapRegistry {
+            hf: crate::hf_env::options(),
+        }));
         if self.registry {
             let store = hearth_store::Store::new(&cfg.models_dir);
             cfg.extra_routes = Some(hearth_airgap::registry::router(store));

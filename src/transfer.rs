@@ -142,7 +142,7 @@ pub fn pull(args: PullArgs) -> anyhow::Result<()> {
 /// `hearth pull hf.co/user/repo[:quant]`: from the local Hugging Face cache when it has the
 /// model (no network), else from the Hub or `HF_ENDPOINT` into that cache first.
 fn pull_hf(store: &Store, name: &ModelName) -> anyhow::Result<()> {
-    let opts = hearth_airgap::hf::HfOptions::from_env();
+    let opts = crate::hf_env::options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use crate::error::{AirgapError, Result};
 pub use crate::hf_names::{
-    cache_dir, choose_gguf, is_hf, is_plain_file_name, quant, repo_dir, repo_id, HfOptions,
-    DEFAULT_ENDPOINT, DEFAULT_QUANT, HOSTS, TOKENIZER_JSON,
+    choose_gguf, is_hf, is_plain_file_name, quant, repo_dir, repo_id, HfOptions, DEFAULT_ENDPOINT,
+    DEFAULT_QUANT, HOSTS, TOKENIZER_JSON,
 };
 use crate::hf_tokcheck::{self, TokenizerCheck};
 

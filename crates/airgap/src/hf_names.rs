@@ -1,6 +1,7 @@
 //! The shared, offline half of `hf.co` names: which names mean Hugging Face, the repo id and
 //! cache folder a name maps to, the one rule that chooses a GGUF among a repo's files, and the
-//! [`HfOptions`] that say where a name is looked for and fetched from. Both the cache import
+//! [`HfOptions`] that say where a name is looked for and fetched from (the binary fills them
+//! from Hugging Face's environment variables; this crate reads none). Both the cache import
 //! ([`crate::hf`]) and the download ([`crate::hf_online`]) build on this module, which depends on
 //! neither.
 
@@ -27,42 +28,10 @@ pub fn is_hf(name: &ModelName) -> bool {
     HOSTS.iter().any(|h| name.host.eq_ignore_ascii_case(h))
 }
 
-fn env_var(k: &str) -> Option<PathBuf> {
-    std::env::var_os(k)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
-fn env_flag(k: &str) -> bool {
-    std::env::var(k).is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
-}
-
-/// `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
-fn hf_home() -> PathBuf {
-    env_var("HF_HOME").unwrap_or_else(|| {
-        env_var("XDG_CACHE_HOME")
-            .unwrap_or_else(|| env_var("HOME").unwrap_or_default().join(".cache"))
-            .join("huggingface")
-    })
-}
-
-/// The hub cache directory, from the environment.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = env_var("HF_HUB_CACHE").or_else(|| env_var("HUGGINGFACE_HUB_CACHE")) {
-        return dir;
-    }
-    hf_home().join("hub")
-}
-
 /// Where an `hf.co` name is looked for and fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HfOptions {
-    /// The hub cache directory (see [`cache_dir`]).
+    /// The hub cache directory (`$HF_HUB_CACHE`, else `$HF_HOME/hub`; the binary reads them).
     pub cache: PathBuf,
     /// The Hub's base URL (`$HF_ENDPOINT`, else [`DEFAULT_ENDPOINT`]).
     pub endpoint: String,
@@ -83,33 +52,6 @@ impl HfOptions {
             token: None,
             offline: false,
             refresh: false,
-        }
-    }
-
-    /// From the environment, as `huggingface_hub` reads it: `HF_HUB_CACHE` / `HF_HOME`,
-    /// `HF_ENDPOINT`, `HF_TOKEN` (else `HF_TOKEN_PATH`, else `$HF_HOME/token`),
-    /// `HF_HUB_OFFLINE`; plus `HEARTH_HF_REFRESH`.
-    pub fn from_env() -> HfOptions {
-        let endpoint = std::env::var("HF_ENDPOINT")
-            .ok()
-            .map(|e| e.trim().trim_end_matches('/').to_owned())
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-        let token = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok())
-            .or_else(|| {
-                let file = env_var("HF_TOKEN_PATH").unwrap_or_else(|| hf_home().join("token"));
-                std::fs::read_to_string(file).ok()
-            })
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        HfOptions {
-            cache: cache_dir(),
-            endpoint,
-            token,
-            offline: env_flag("HF_HUB_OFFLINE"),
-            refresh: env_flag("HEARTH_HF_REFRESH"),
         }
     }
 }

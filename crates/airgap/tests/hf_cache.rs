@@ -4,8 +4,6 @@
 mod common;
 mod hf_support;
 
-use std::path::Path;
-
 use hearth_airgap::hf;
 use hearth_store::names::ModelName;
 use hearth_store::{manifest as mt, Store};
@@ -57,48 +55,4 @@ fn hf_names_resolve_offline_from_the_cache() {
     let other = ModelName::parse("hf.co/nobody/nothing").unwrap();
     let err = hf::resolve(&cache, &other).unwrap_err().to_string();
     assert!(err.contains("not in the Hugging Face cache"), "{err}");
-}
-
-#[test]
-fn cache_dir_follows_hf_variables() {
-    // One test owns the environment (no other test in this binary reads these variables).
-    std::env::set_var("HF_HUB_CACHE", "/x/hub-cache");
-    assert_eq!(hf::cache_dir(), Path::new("/x/hub-cache"));
-    std::env::remove_var("HF_HUB_CACHE");
-    std::env::set_var("HF_HOME", "/y/hf");
-    assert_eq!(hf::cache_dir(), Path::new("/y/hf/hub"));
-
-    // The online settings, as huggingface_hub reads them.
-    let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("token"), "hf_from_file\n").unwrap();
-    std::env::set_var("HF_HOME", home.path());
-    for k in [
-        "HF_ENDPOINT",
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_TOKEN_PATH",
-    ] {
-        std::env::remove_var(k);
-    }
-    let o = hf::HfOptions::from_env();
-    assert_eq!(o.cache, home.path().join("hub"));
-    assert_eq!(o.endpoint, hf::DEFAULT_ENDPOINT);
-    assert_eq!(o.token.as_deref(), Some("hf_from_file"));
-    std::env::set_var("HF_ENDPOINT", "http://mirror.local:8080/");
-    std::env::set_var("HF_TOKEN", "hf_from_env");
-    std::env::set_var("HF_HUB_OFFLINE", "1");
-    std::env::set_var("HEARTH_HF_REFRESH", "true");
-    let o = hf::HfOptions::from_env();
-    assert_eq!(o.endpoint, "http://mirror.local:8080");
-    assert_eq!(o.token.as_deref(), Some("hf_from_env"));
-    assert!(o.offline && o.refresh);
-    for k in [
-        "HF_HOME",
-        "HF_ENDPOINT",
-        "HF_TOKEN",
-        "HF_HUB_OFFLINE",
-        "HEARTH_HF_REFRESH",
-    ] {
-        std::env::remove_var(k);
-    }
 }

@@ -48,6 +48,7 @@ mod default_rules;
 pub mod devset;
 mod enforcer;
 mod error;
+pub mod evaluation;
 #[cfg(test)]
 mod fake;
 pub mod grammar;
@@ -57,7 +58,6 @@ pub mod lexical;
 mod llm;
 pub mod logprob;
 mod method;
-pub mod metrics;
 mod negation;
 pub mod parse;
 pub mod prompt;

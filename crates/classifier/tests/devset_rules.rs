@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use hearth_classifier::metrics::Evaluation;
+use hearth_classifier::evaluation::Evaluation;
 use hearth_classifier::{devset, RulesClassifier};
 
 struct Outcome {

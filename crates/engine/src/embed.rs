@@ -11,7 +11,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
-use crate::backend::decode;
+use crate::llama_backend::decode;
 use crate::EngineError;
 
 /// Embedding vectors, L2-normalised, one per input.

@@ -19,13 +19,13 @@
 //! # Ok::<(), hearth_engine::EngineError>(())
 //! ```
 
-mod backend;
 mod embed;
 mod error;
 mod event;
 mod generator;
 mod job;
 mod kv;
+mod llama_backend;
 mod model;
 mod options;
 mod sampler;
@@ -37,11 +37,11 @@ mod threads;
 mod vocab_only;
 mod worker;
 
-pub use backend::set_llama_logs;
 pub use embed::Embeddings;
 pub use error::EngineError;
 pub use event::{Completion, DoneReason, Event, Logprobs, TokenLogprob};
 pub use generator::{GenerationSender, Generator};
+pub use llama_backend::set_llama_logs;
 pub use model::{Generation, Model, ModelInfo};
 pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
 pub use template::ChatMessage;

@@ -14,7 +14,7 @@ use crate::embed::Embeddings;
 use crate::job::{Command, Job};
 use crate::template::{ChatMessage, ChatTemplate};
 use crate::worker;
-use crate::{backend, EngineError, Event, GenerateRequest, Grammar, LoadConfig, Prompt};
+use crate::{llama_backend, EngineError, Event, GenerateRequest, Grammar, LoadConfig, Prompt};
 use hearth_gguf::GgufInfo;
 
 /// What is known about a loaded model.
@@ -128,7 +128,7 @@ impl Model {
     /// Blocking: call it from a blocking-capable thread.
     pub fn load(path: &Path, config: LoadConfig) -> Result<Model, EngineError> {
         let gguf = Arc::new(hearth_gguf::validate(path)?);
-        let backend = backend::backend()?;
+        let backend = llama_backend::backend()?;
         let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
         let llama =
             LlamaModel::load_from_file(backend, path, &params).map_err(|e| EngineError::Load {

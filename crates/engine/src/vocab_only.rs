@@ -6,7 +6,7 @@ use std::path::Path;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 
-use crate::{backend, EngineError};
+use crate::{llama_backend, EngineError};
 
 /// Tokenize `text` with the tokenizer stored in the GGUF at `path`, as llama.cpp does for the
 /// loaded model, but loading only the vocabulary. No BOS/EOS is added and special-token text
@@ -17,7 +17,7 @@ use crate::{backend, EngineError};
 /// [`EngineError::Load`] when llama.cpp refuses its vocabulary.
 pub fn tokenize_gguf(path: &Path, text: &str) -> Result<Vec<i32>, EngineError> {
     hearth_gguf::validate(path)?;
-    let backend = backend::backend()?;
+    let backend = llama_backend::backend()?;
     let params = LlamaModelParams::default().with_vocab_only(true);
     let llama =
         LlamaModel::load_from_file(backend, path, &params).map_err(|e| EngineError::Load {

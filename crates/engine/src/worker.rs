@@ -27,7 +27,7 @@ use crate::sampler::{self, SlotSampler};
 use crate::schedule;
 use crate::slot::{Active, Slot};
 use crate::text::TextStream;
-use crate::{backend::decode, embed};
+use crate::{embed, llama_backend::decode};
 use crate::{EngineError, LoadConfig};
 
 /// Thread entry point: build the context, report its per-slot length, then serve until shutdown.

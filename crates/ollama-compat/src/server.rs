@@ -17,11 +17,11 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub async fn serve(
     config: ServerConfig,
     loader: Arc<dyn Loader>,
-    bundled: Vec<BuiltinEntry>,
+    builtin: Vec<BuiltinEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    serve_on(listener, config, loader, bundled, shutdown).await
+    serve_on(listener, config, loader, builtin, shutdown).await
 }
 
 /// Serve on an already bound listener (tests bind port 0).
@@ -29,7 +29,7 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     config: ServerConfig,
     loader: Arc<dyn Loader>,
-    bundled: Vec<BuiltinEntry>,
+    builtin: Vec<BuiltinEntry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Only the writable store is pruned: read-only stores (a bundle's models) are never touched.
@@ -42,7 +42,7 @@ pub async fn serve_on(
             tracing::info!(removed, "pruned unreferenced blobs");
         }
     }
-    let state = AppState::new(config, loader, bundled);
+    let state = AppState::new(config, loader, builtin);
     let app = crate::routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

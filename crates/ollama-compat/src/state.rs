@@ -26,13 +26,13 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
-    /// Build the state from a configuration, a loader and the bundled models.
+    /// Build the state from a configuration, a loader and the built-in models.
     pub fn new(
         config: ServerConfig,
         loader: Arc<dyn Loader>,
-        bundled: Vec<BuiltinEntry>,
+        builtin: Vec<BuiltinEntry>,
     ) -> SharedState {
-        let catalog = Catalog::new(Store::new(&config.models_dir), bundled)
+        let catalog = Catalog::new(Store::new(&config.models_dir), builtin)
             .with_read_only(config.read_only_models.iter().map(Store::new));
         let scheduler = Scheduler::new(loader, config.scheduler.clone());
         Arc::new(AppState {

@@ -166,7 +166,7 @@ pub fn locate(m: &BuiltinModel, dirs: &[PathBuf]) -> Result<PathBuf, BuiltinErro
         .collect::<Vec<_>>()
         .join(", ");
     let mut reason = format!(
-        "bundled model {} ({}, {} bytes) not found in {looked}",
+        "built-in model {} ({}, {} bytes) not found in {looked}",
         m.name, m.file, m.size
     );
     if !wrong_size.is_empty() {
@@ -236,7 +236,7 @@ pub fn verify_sha256(m: &BuiltinModel, path: &Path) -> Result<(), BuiltinError> 
         Err(BuiltinError {
             path: path.to_owned(),
             reason: format!(
-                "sha256 mismatch for bundled model {}: expected {}, found {actual}; delete the file and run {FETCH_COMMAND}",
+                "sha256 mismatch for built-in model {}: expected {}, found {actual}; delete the file and run {FETCH_COMMAND}",
                 m.name, m.sha256
             ),
         })
@@ -317,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn other_names_are_not_bundled() {
+    fn other_names_are_not_builtin() {
         for name in [
             "",
             "smollm2:1.7b",

@@ -199,7 +199,7 @@ mod tests {
     use hearth_store::{manifest as mt, Layer, Manifest, Store};
 
     use super::super::format::footer;
-    use super::super::{resolve, write_bundle, BundledSource, Source};
+    use super::super::{resolve, write_bundle, BuiltinSource, Source};
     use super::*;
 
     fn fake(dir: &Path, payload: &[u8], sha: Option<&str>) -> (PathBuf, Source) {
@@ -208,7 +208,7 @@ mod tests {
         let w = dir.join("w.gguf");
         std::fs::write(&w, payload).unwrap();
         let digest = Digest::of(payload);
-        let src = Source::Bundled(BundledSource {
+        let src = Source::Builtin(BuiltinSource {
             name: "tiny:1".into(),
             file: "tiny.gguf".into(),
             path: w,

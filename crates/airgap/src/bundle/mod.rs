@@ -25,4 +25,4 @@ pub use format::{
     read_manifest, BlobPayload, BundleManifest, Located, Payload, StoreModel, ALIGN, FOOTER_LEN,
     MAGIC, MIN_VERSION, VERSION,
 };
-pub use write::{resolve, write_bundle, BlobSource, BundledSource, Source, StoreSource};
+pub use write::{resolve, write_bundle, BlobSource, BuiltinSource, Source, StoreSource};

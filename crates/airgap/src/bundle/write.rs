@@ -23,15 +23,15 @@ use crate::progress::bytes_bar;
 /// A model to put into a bundle.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// One of hearth's bundled models (`models/manifest.json`).
-    Bundled(BundledSource),
+    /// One of hearth's built-in models (`models/manifest.json`).
+    Builtin(BuiltinSource),
     /// A model of an Ollama-layout store, with its manifest and every blob.
     Store(StoreSource),
 }
 
-/// The weights of one of hearth's bundled models.
+/// The weights of one of hearth's built-in models.
 #[derive(Debug, Clone)]
-pub struct BundledSource {
+pub struct BuiltinSource {
     /// Canonical name.
     pub name: String,
     /// File name the engine looks the weights up by.
@@ -72,7 +72,7 @@ impl Source {
     /// The model's name as listings show it.
     pub fn name(&self) -> String {
         match self {
-            Source::Bundled(b) => b.name.clone(),
+            Source::Builtin(b) => b.name.clone(),
             Source::Store(s) => s.name.display(),
         }
     }
@@ -84,7 +84,7 @@ impl Source {
 /// its stated size. The error for an unknown name lists what can be bundled.
 pub fn resolve(name: &str, stores: &[Store], builtin_dirs: &[PathBuf]) -> Result<Source> {
     if let Some(m) = builtin::find(name) {
-        return resolve_bundled(m, name, stores, builtin_dirs).map(Source::Bundled);
+        return resolve_builtin(m, name, stores, builtin_dirs).map(Source::Builtin);
     }
     let parsed = ModelName::parse(name)
         .ok_or_else(|| AirgapError::Invalid(format!("invalid model name {name:?}")))?;
@@ -96,13 +96,13 @@ pub fn resolve(name: &str, stores: &[Store], builtin_dirs: &[PathBuf]) -> Result
     Err(AirgapError::NotFound(unknown_model(name, stores)))
 }
 
-fn resolve_bundled(
+fn resolve_builtin(
     m: &'static builtin::BuiltinModel,
     name: &str,
     stores: &[Store],
     builtin_dirs: &[PathBuf],
-) -> Result<BundledSource> {
-    let source = |path: PathBuf| BundledSource {
+) -> Result<BuiltinSource> {
+    let source = |path: PathBuf| BuiltinSource {
         name: m.name.clone(),
         file: m.file.clone(),
         path,
@@ -223,9 +223,9 @@ pub fn write_bundle(exe: &Path, sources: &[Source], out: &Path) -> Result<Bundle
     };
     // hearth's bundled models first (the engine finds them by file name), then store blobs.
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut models: Vec<(&BundledSource, Planned)> = Vec::new();
+    let mut models: Vec<(&BuiltinSource, Planned)> = Vec::new();
     for s in sources {
-        if let Source::Bundled(b) = s {
+        if let Source::Builtin(b) = s {
             if seen.insert(&b.sha256) {
                 let what = format!("{} ({})", b.name, b.path.display());
                 let plan = Planned {

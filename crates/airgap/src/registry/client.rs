@@ -11,8 +11,11 @@ use hearth_store::Store;
 use super::pull::PullOptions;
 
 /// The registry protocol client of this crate, behind the server's [`RegistryClient`] seam.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AirgapRegistry;
+#[derive(Debug, Clone)]
+pub struct AirgapRegistry {
+    /// Where `hf.co/…` names are looked for and fetched from.
+    pub hf: crate::hf::HfOptions,
+}
 
 impl RegistryClient for AirgapRegistry {
     fn pull(
@@ -22,9 +25,10 @@ impl RegistryClient for AirgapRegistry {
         insecure: bool,
         progress: ProgressSink,
     ) -> BoxFuture<'static, Result<(), RegistryError>> {
+        let hf = self.hf.clone();
         Box::pin(async move {
             if crate::hf::is_hf(&name) {
-                let opts = crate::hf::HfOptions::from_env();
+                let opts = hf;
                 return crate::hf::pull(&store, &name, &opts, progress)
                     .await
                     .map(|_| ())
