@@ -58,6 +58,11 @@ pub struct ServeArgs {
     /// or with a unit (`512MiB`, `2GiB`, `1.5GB`). Contexts shrink to fit; 0 = no cap.
     #[arg(long, env = "HEARTH_KV_BUDGET", default_value = "1GiB", value_parser = parse_size)]
     kv_budget: u64,
+    /// Host memory per loaded model for the prompt cache: when a slot goes to another
+    /// conversation, the old one's KV state is kept here and restored when it comes back
+    /// (llama-server's --cache-ram). Same units as --kv-budget; 0 = off.
+    #[arg(long, env = "HEARTH_CACHE_RAM", default_value = "1GiB", value_parser = parse_size)]
+    cache_ram: u64,
     /// Also serve the model store read-only over the registry protocol under /v2/ on the same
     /// port, so other machines inside the airgap can `hearth pull --insecure
     /// HOST:PORT/library/MODEL:TAG` (or `ollama pull --insecure …`) from this one. Off by
@@ -95,6 +100,7 @@ impl ServeArgs {
         cfg.origins = config::parse_origins(&self.origins);
         cfg.body_limit = self.body_limit;
         cfg.scheduler.kv_budget_bytes = (self.kv_budget > 0).then_some(self.kv_budget);
+        cfg.scheduler.cache_ram_bytes = self.cache_ram;
         cfg.prune = !self.noprune;
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
         cfg.registry_client = Some(Arc::new(AirgapRegistry {

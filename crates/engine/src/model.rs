@@ -74,6 +74,7 @@ struct Inner {
     template: Option<ChatTemplate>,
     commands: mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
+    counters: Arc<crate::prompt_cache::Counters>,
 }
 
 impl Drop for Inner {
@@ -154,6 +155,8 @@ impl Model {
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let worker_model = Arc::clone(&llama);
         let worker_config = config.clone();
+        let counters = Arc::new(crate::prompt_cache::Counters::default());
+        let worker_counters = Arc::clone(&counters);
         let name = format!(
             "hearth-{}",
             path.file_stem()
@@ -161,7 +164,17 @@ impl Model {
         );
         let thread = std::thread::Builder::new()
             .name(name.chars().take(15).collect())
-            .spawn(move || worker::run(backend, worker_model, worker_config, threads, rx, ready_tx))
+            .spawn(move || {
+                worker::run(
+                    backend,
+                    worker_model,
+                    worker_config,
+                    threads,
+                    rx,
+                    ready_tx,
+                    worker_counters,
+                )
+            })
             .map_err(|e| EngineError::Context(format!("cannot start inference thread: {e}")))?;
         let context_length = match ready_rx.recv() {
             Ok(Ok(n)) => n,
@@ -193,8 +206,14 @@ impl Model {
                 template,
                 commands,
                 thread: Some(thread),
+                counters,
             }),
         })
+    }
+
+    /// How this model has reused prompt prefixes (copies between slots, the host-memory cache).
+    pub fn prompt_cache(&self) -> crate::PromptCacheStats {
+        self.inner.counters.stats()
     }
 
     /// What is known about this model.

@@ -144,6 +144,9 @@ pub struct LoadConfig {
     /// [`EngineError::Context`](crate::EngineError::Context) when the budget cannot hold 64 cells
     /// per slot. `None` = no cap.
     pub kv_budget_bytes: Option<u64>,
+    /// Host memory in bytes for KV states of conversations whose slot went to another one;
+    /// a request whose prefix is there restores it instead of prefilling it. 0 = off.
+    pub cache_ram_bytes: u64,
     /// Layers offloaded to a GPU backend (ignored on CPU builds).
     pub gpu_layers: u32,
 }
@@ -157,6 +160,7 @@ impl Default for LoadConfig {
             threads_batch: None,
             batch_size: 512,
             kv_budget_bytes: Some(1 << 30),
+            cache_ram_bytes: 1 << 30,
             gpu_layers: u32::MAX,
         }
     }

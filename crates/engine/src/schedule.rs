@@ -11,17 +11,46 @@ pub(crate) fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// The idle slot for a prompt: the one whose cache shares the longest prefix with it, ties
-/// going to the least recently used. `idle` yields `(index, cache, last_used)`.
-pub(crate) fn pick_slot<'a>(
-    idle: impl IntoIterator<Item = (usize, &'a [LlamaToken], u64)>,
-    prompt: &[LlamaToken],
+/// A prefix from elsewhere (another slot, the host cache) is brought in only when it saves at
+/// least this many tokens over what the chosen slot already holds.
+pub(crate) const MIN_GAIN: usize = 16;
+
+/// A slot's cells are saved to the host cache before being overwritten only when at least this
+/// many tokens would be lost.
+pub(crate) const MIN_SAVE: usize = 64;
+
+/// The idle slot a prompt takes, weighing its prefix against evicting another conversation:
+/// a slot that already holds (almost) the best prefix available anywhere (`best_elsewhere`) is
+/// taken as it is; otherwise the prefix is brought in from elsewhere and the slot that loses
+/// least is chosen: an empty or short cache first when nothing is saved, else the least
+/// recently used. `idle` yields `(index, own prefix, cache length, last_used)`.
+pub(crate) fn choose_slot(
+    idle: impl IntoIterator<Item = (usize, usize, usize, u64)>,
+    best_elsewhere: usize,
+    saved_when_evicted: bool,
 ) -> Option<usize> {
-    idle.into_iter()
-        .max_by_key(|&(_, cache, last_used)| {
-            (common_prefix(cache, prompt), std::cmp::Reverse(last_used))
+    let idle: Vec<_> = idle.into_iter().collect();
+    let best_own = idle.iter().map(|&(_, own, _, _)| own).max()?;
+    if best_own + MIN_GAIN > best_elsewhere {
+        return idle
+            .iter()
+            .filter(|&&(_, own, _, _)| own == best_own)
+            .min_by_key(|&&(_, _, _, last_used)| last_used)
+            .map(|&(i, _, _, _)| i);
+    }
+    idle.iter()
+        .min_by_key(|&&(_, own, len, last_used)| {
+            let lost = if saved_when_evicted { 0 } else { len - own };
+            (lost, last_used)
         })
-        .map(|(index, _, _)| index)
+        .map(|&(i, _, _, _)| i)
+}
+
+/// Whether a prompt should wait for another request that is prefilling a prefix they share
+/// (`shared` tokens, of which `prefilled` are done) instead of prefilling it a second time:
+/// only when that prefix beats the best one available now by [`MIN_GAIN`].
+pub(crate) fn waits_for(shared: usize, prefilled: usize, best_now: usize) -> bool {
+    shared >= best_now + MIN_GAIN && prefilled < shared
 }
 
 /// Cached prompt tokens a request can keep: the shared prefix, but never the last prompt token,
@@ -68,6 +97,40 @@ pub(crate) fn end_reason(
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_slot_holding_the_prefix_is_taken_as_it_is() {
+        // Slot 1 holds 500 of the prompt; elsewhere has 510: not worth a copy.
+        let idle = [(0, 0, 0, 5), (1, 500, 900, 9)];
+        assert_eq!(choose_slot(idle, 510, true), Some(1));
+        // Ties on the prefix go to the least recently used.
+        assert_eq!(
+            choose_slot([(0, 3, 10, 7), (1, 3, 10, 2)], 0, true),
+            Some(1)
+        );
+        assert_eq!(choose_slot(std::iter::empty(), 100, true), None);
+    }
+
+    #[test]
+    fn otherwise_the_slot_that_loses_least_is_evicted() {
+        // The prefix is elsewhere (another slot or the host cache).
+        let idle = [(0, 0, 800, 1), (1, 0, 0, 9), (2, 10, 300, 4)];
+        // Nothing is saved on eviction: the empty slot loses nothing.
+        assert_eq!(choose_slot(idle, 1000, false), Some(1));
+        // Evicted cells are saved: the least recently used goes.
+        assert_eq!(choose_slot(idle, 1000, true), Some(0));
+    }
+
+    #[test]
+    fn a_request_waits_only_for_a_prefix_worth_waiting_for() {
+        assert!(waits_for(1300, 512, 0));
+        assert!(!waits_for(1300, 1300, 0), "already prefilled: copy it now");
+        assert!(!waits_for(10, 0, 0), "too short to matter");
+        assert!(
+            !waits_for(1300, 512, 1290),
+            "a prefix as good is available now"
+        );
+    }
+
     fn toks(ids: &[i32]) -> Vec<LlamaToken> {
         ids.iter().map(|&t| LlamaToken(t)).collect()
     }
@@ -85,7 +148,10 @@ mod tests {
         let (a, b, c) = (toks(&[1, 2, 3]), toks(&[1, 2]), toks(&[9]));
         let prompt = toks(&[1, 2, 3, 4]);
         let idle = |v: &[(usize, &Vec<LlamaToken>, u64)]| {
-            pick_slot(v.iter().map(|&(i, c, u)| (i, c.as_slice(), u)), &prompt)
+            let own = v
+                .iter()
+                .map(|&(i, c, u)| (i, common_prefix(c, &prompt), c.len(), u));
+            choose_slot(own, 0, true)
         };
         assert_eq!(idle(&[(0, &b, 1), (1, &a, 9), (2, &c, 0)]), Some(1));
         // No shared prefix anywhere: the least recently used.

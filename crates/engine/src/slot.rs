@@ -78,4 +78,24 @@ pub(crate) struct Slot {
     pub cache: Vec<LlamaToken>,
     pub last_used: u64,
     pub active: Option<Active>,
+    /// Its cells were copied in from another slot since the last decode: the copy happens at the
+    /// start of the next decode, so until then its buffers must not be read or written.
+    pub fresh: bool,
+    /// Another slot copies from it at the next decode: its buffers must not be overwritten
+    /// (restored from the host cache) before then.
+    pub copy_source: bool,
+}
+
+impl Slot {
+    /// An empty slot for sequence `seq`.
+    pub(crate) fn new(seq: i32) -> Slot {
+        Slot {
+            seq,
+            cache: Vec::new(),
+            last_used: 0,
+            active: None,
+            fresh: false,
+            copy_source: false,
+        }
+    }
 }

@@ -7,6 +7,11 @@
 //! is free for the next request at once, and the KV cells it already evaluated stay cached (the
 //! slot's token list says exactly what they hold), so a retry or the next turn of that
 //! conversation continues from them. Evicting cells is the job of slot assignment only.
+//!
+//! Prefixes are shared across slots and kept in host memory when a slot changes hands
+//! ([`sharing`]).
+
+mod sharing;
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -23,6 +28,7 @@ use llama_cpp_2::token::LlamaToken;
 use crate::event::{DoneReason, Event, Logprobs, TokenLogprob};
 use crate::job::{Command, Job};
 use crate::kv::{self, KvShape};
+use crate::prompt_cache::{Counters, HostCache};
 use crate::sampler::{self, SlotSampler};
 use crate::schedule;
 use crate::slot::{Active, Slot};
@@ -38,6 +44,7 @@ pub(crate) fn run(
     threads: u32,
     commands: mpsc::Receiver<Command>,
     ready: mpsc::SyncSender<Result<u32, EngineError>>,
+    counters: Arc<Counters>,
 ) {
     let n_slots = config.parallel.max(1);
     let n_ctx_slot = match kv::slot_context(&KvShape::of(&model), model.n_ctx_train(), &config) {
@@ -71,21 +78,20 @@ pub(crate) fn run(
         model: &model,
         ctx,
         embed_ctx: None,
-        slots: (0..n_slots as i32)
-            .map(|seq| Slot {
-                seq,
-                cache: Vec::new(),
-                last_used: 0,
-                active: None,
-            })
-            .collect(),
+        slots: (0..n_slots as i32).map(Slot::new).collect(),
         queue: VecDeque::new(),
         batch: LlamaBatch::new(batch_size as usize, n_slots as i32),
         batch_size: batch_size as usize,
         n_ctx_slot: per_slot,
         clock: 0,
         threads,
+        host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
+        counters,
     };
+    engine
+        .counters
+        .budget
+        .store(config.cache_ram_bytes, std::sync::atomic::Ordering::Relaxed);
     engine.serve(&commands);
     tracing::debug!("inference thread stopped");
 }
@@ -102,6 +108,10 @@ struct Worker<'m> {
     n_ctx_slot: u32,
     clock: u64,
     threads: u32,
+    /// Sequences saved when their slot went to another conversation.
+    host: HostCache<llama_cpp_2::SeqState>,
+    /// Prefix-reuse counters the model handle reads.
+    counters: Arc<Counters>,
 }
 
 impl<'m> Worker<'m> {
@@ -169,20 +179,23 @@ impl<'m> Worker<'m> {
         }
     }
 
-    /// Give queued requests the idle slot whose cache shares the longest prefix (else the least recently used).
+    /// Give queued requests an idle slot: the one holding their prefix, else the one that loses
+    /// least, with the prefix brought in from another slot or the host cache. A request whose
+    /// long prefix another request is prefilling right now waits for it instead.
     fn assign_slots(&mut self) {
-        while let Some(job) = self.queue.front() {
-            let idle = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.active.is_none());
-            let best = schedule::pick_slot(
-                idle.map(|(i, s)| (i, s.cache.as_slice(), s.last_used)),
-                &job.tokens,
-            );
-            let Some(index) = best else { return };
-            let job = self.queue.pop_front().expect("front exists");
+        let mut i = 0;
+        while i < self.queue.len() {
+            if self.slots.iter().all(|s| s.active.is_some()) {
+                return;
+            }
+            if self.waits_for_shared_prefill(&self.queue[i]) {
+                i += 1;
+                continue;
+            }
+            let Some(index) = self.choose_slot(&self.queue[i].tokens) else {
+                return;
+            };
+            let job = self.queue.remove(i).expect("index in range");
             self.start(index, job);
         }
     }
@@ -190,10 +203,11 @@ impl<'m> Worker<'m> {
     fn start(&mut self, index: usize, job: Box<Job>) {
         self.clock += 1;
         let started = Instant::now();
+        // Keep the shared prefix (brought in from elsewhere when that is longer), but always
+        // evaluate at least the last prompt token to get logits.
+        let mut keep = self.bring_prefix(index, &job.tokens);
         let slot = &mut self.slots[index];
         slot.last_used = self.clock;
-        // Keep the shared prefix, but always evaluate at least the last prompt token to get logits.
-        let mut keep = schedule::reusable_prefix(&slot.cache, &job.tokens);
         if self
             .ctx
             .kv_cache_seq_rm(slot.seq, Some(keep as u32), None)
@@ -277,7 +291,9 @@ impl<'m> Worker<'m> {
         if self.batch.n_tokens() == 0 {
             return;
         }
-        if let Err(e) = decode(&mut self.ctx, &mut self.batch) {
+        let decoded = decode(&mut self.ctx, &mut self.batch);
+        self.copies_done();
+        if let Err(e) = decoded {
             tracing::error!(error = %e, "decode failed");
             for slot in &mut self.slots {
                 if slot

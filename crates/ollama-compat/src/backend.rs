@@ -50,6 +50,10 @@ pub trait LoadedModel: Send + Sync + 'static {
     /// The generation seam for in-process users such as the capability classifier
     /// (`/api/classify`): the same model, as the engine's [`hearth_engine::Generator`].
     fn generator(&self) -> Arc<dyn hearth_engine::Generator>;
+    /// How the model has reused prompt prefixes (zeros for backends without a prompt cache).
+    fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
+        hearth_engine::PromptCacheStats::default()
+    }
 }
 
 /// Loads models.
@@ -134,5 +138,9 @@ impl LoadedModel for EngineModel {
 
     fn generator(&self) -> Arc<dyn hearth_engine::Generator> {
         Arc::new(self.0.clone())
+    }
+
+    fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
+        self.0.prompt_cache()
     }
 }

@@ -70,6 +70,20 @@ impl DropGuard {
 }
 
 impl LoadedModel for FakeModel {
+    fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
+        // Fixed figures, so that /metrics and /api/ps can be checked to carry them.
+        hearth_engine::PromptCacheStats {
+            hits: 2,
+            misses: 1,
+            restored_tokens: 300,
+            shared_copies: 3,
+            shared_tokens: 900,
+            bytes: 1234,
+            entries: 1,
+            budget: 4096,
+        }
+    }
+
     fn facts(&self) -> LoadedFacts {
         LoadedFacts {
             context_length: self.ctx,

@@ -37,6 +37,48 @@ pub struct Metrics {
     pub queue_depth: Gauge<i64, AtomicI64>,
     /// Models in memory.
     pub loaded_models: Gauge<i64, AtomicI64>,
+    /// Prefix reuse over the loaded models, set at each scrape.
+    pub prompt_cache: PromptCacheGauges,
+}
+
+/// The prompt cache's figures, summed over the loaded models (gauges: an unloaded model takes
+/// its counts with it).
+#[derive(Debug, Default)]
+pub struct PromptCacheGauges {
+    /// Requests whose prefix was restored from host memory.
+    pub hits: Gauge<i64, AtomicI64>,
+    /// Requests that found nothing worth restoring.
+    pub misses: Gauge<i64, AtomicI64>,
+    /// Bytes held in host memory.
+    pub bytes: Gauge<i64, AtomicI64>,
+    /// Tokens restored from host memory instead of prefilled.
+    pub restored_tokens: Gauge<i64, AtomicI64>,
+    /// Requests whose prefix was copied from another slot.
+    pub shared_copies: Gauge<i64, AtomicI64>,
+    /// Tokens copied from other slots instead of prefilled.
+    pub shared_tokens: Gauge<i64, AtomicI64>,
+}
+
+impl PromptCacheGauges {
+    /// Set from the loaded models' figures.
+    pub fn set(&self, stats: impl IntoIterator<Item = hearth_engine::PromptCacheStats>) {
+        let mut sum = hearth_engine::PromptCacheStats::default();
+        for s in stats {
+            sum.hits += s.hits;
+            sum.misses += s.misses;
+            sum.bytes += s.bytes;
+            sum.restored_tokens += s.restored_tokens;
+            sum.shared_copies += s.shared_copies;
+            sum.shared_tokens += s.shared_tokens;
+        }
+        let g = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.hits.set(g(sum.hits));
+        self.misses.set(g(sum.misses));
+        self.bytes.set(g(sum.bytes));
+        self.restored_tokens.set(g(sum.restored_tokens));
+        self.shared_copies.set(g(sum.shared_copies));
+        self.shared_tokens.set(g(sum.shared_tokens));
+    }
 }
 
 impl Default for Metrics {
@@ -76,6 +118,41 @@ impl Default for Metrics {
             queue_depth.clone(),
         );
         registry.register("loaded_models", "Models in memory", loaded_models.clone());
+        let prompt_cache = PromptCacheGauges::default();
+        for (name, help, gauge) in [
+            (
+                "prompt_cache_hits",
+                "Requests whose prefix was restored from host memory",
+                &prompt_cache.hits,
+            ),
+            (
+                "prompt_cache_misses",
+                "Requests that found no prefix worth restoring in host memory",
+                &prompt_cache.misses,
+            ),
+            (
+                "prompt_cache_bytes",
+                "Bytes of prompt state held in host memory",
+                &prompt_cache.bytes,
+            ),
+            (
+                "prompt_cache_restored_tokens",
+                "Prompt tokens restored from host memory instead of prefilled",
+                &prompt_cache.restored_tokens,
+            ),
+            (
+                "shared_prefix_copies",
+                "Requests whose prefix was copied from another slot",
+                &prompt_cache.shared_copies,
+            ),
+            (
+                "shared_prefix_tokens",
+                "Prompt tokens copied from other slots instead of prefilled",
+                &prompt_cache.shared_tokens,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         Metrics {
             registry,
             requests,
@@ -85,6 +162,7 @@ impl Default for Metrics {
             inter_token,
             queue_depth,
             loaded_models,
+            prompt_cache,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct SchedulerConfig {
     pub threads: Option<u32>,
     /// Upper bound for each model's KV cache in bytes (`None`: no cap); contexts shrink to fit.
     pub kv_budget_bytes: Option<u64>,
+    /// Host memory per model for prompt states whose slot went to another conversation (0: off).
+    pub cache_ram_bytes: u64,
 }
 
 impl Default for SchedulerConfig {
@@ -46,6 +48,7 @@ impl Default for SchedulerConfig {
             num_ctx: 4096,
             threads: None,
             kv_budget_bytes: LoadConfig::default().kv_budget_bytes,
+            cache_ram_bytes: LoadConfig::default().cache_ram_bytes,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct RunnerStatus {
     pub context_length: u32,
     /// Bytes of weights.
     pub size: u64,
+    /// Prefix reuse and the host-memory prompt cache.
+    pub prompt_cache: hearth_engine::PromptCacheStats,
 }
 
 struct Runner {
@@ -257,6 +262,7 @@ impl Scheduler {
             parallel: self.config.num_parallel.max(1),
             threads: self.config.threads,
             kv_budget_bytes: self.config.kv_budget_bytes,
+            cache_ram_bytes: self.config.cache_ram_bytes,
             ..LoadConfig::default()
         };
         tracing::info!(model = name, path = %path.display(), "loading model");
@@ -352,6 +358,7 @@ impl Scheduler {
                     expires_at: r.expires_at,
                     context_length: facts.context_length,
                     size: facts.size_bytes,
+                    prompt_cache: r.model.prompt_cache(),
                 }
             })
             .collect();

@@ -72,9 +72,11 @@ async fn metrics(State(st): State<SharedState>) -> Response {
     st.metrics
         .queue_depth
         .set(st.scheduler.queue_depth() as i64);
+    let status = st.scheduler.status();
+    st.metrics.loaded_models.set(status.len() as i64);
     st.metrics
-        .loaded_models
-        .set(st.scheduler.status().len() as i64);
+        .prompt_cache
+        .set(status.iter().map(|s| s.prompt_cache));
     (
         [(
             header::CONTENT_TYPE,

@@ -182,6 +182,11 @@ pub async fn ps(State(st): State<SharedState>) -> Response {
             j!({
                 "name": s.name, "model": s.name, "size": s.size, "digest": digest, "details": details,
                 "expires_at": local_time(s.expires_at), "size_vram": 0, "context_length": s.context_length,
+                // hearth's own: the host-memory prompt cache (Ollama's clients ignore extra keys).
+                "prompt_cache": {
+                    "bytes": s.prompt_cache.bytes, "entries": s.prompt_cache.entries,
+                    "budget": s.prompt_cache.budget,
+                },
             })
         })
         .collect();

@@ -302,6 +302,10 @@ async fn load_unload_and_ps() {
     assert_eq!(ps["models"][0]["name"], "fake:1m");
     assert_eq!(ps["models"][0]["context_length"], 4096);
     assert_eq!(ps["models"][0]["details"]["parent_model"], "");
+    assert_eq!(
+        ps["models"][0]["prompt_cache"],
+        json!({"bytes": 1234, "entries": 1, "budget": 4096})
+    );
     chrono::DateTime::parse_from_rfc3339(ps["models"][0]["expires_at"].as_str().unwrap()).unwrap();
     let (_, v) = post(&a, "/api/chat", json!({"model": "fake", "keep_alive": 0})).await;
     assert_eq!(v["done_reason"], "unload");
@@ -948,4 +952,14 @@ async fn metrics_are_exposed() {
     );
     assert!(text.contains("hearth_generated_tokens_total 4"), "{text}");
     assert!(text.contains("hearth_loaded_models 1"), "{text}");
+    for line in [
+        "hearth_prompt_cache_hits 2",
+        "hearth_prompt_cache_misses 1",
+        "hearth_prompt_cache_bytes 1234",
+        "hearth_prompt_cache_restored_tokens 300",
+        "hearth_shared_prefix_copies 3",
+        "hearth_shared_prefix_tokens 900",
+    ] {
+        assert!(text.contains(line), "{line} missing from {text}");
+    }
 }

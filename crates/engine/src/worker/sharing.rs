@@ -1,0 +1,195 @@
+//! Prefix sharing on the inference thread: a request's prefix is copied from another slot's KV
+//! cells or restored from the host-memory cache instead of being prefilled again, a request
+//! waits for a prefix that another one is prefilling, and cells about to be overwritten are
+//! saved to the host cache first.
+//!
+//! The KV cache is not unified (one stream per slot keeps each slot's attention short), so a
+//! copy between slots copies the donor's whole stream at the start of the next decode and then
+//! drops the cells past the shared prefix. Until that decode, the copy's destination is
+//! `fresh` (not to be read or written) and its source is a `copy_source` (not to be
+//! overwritten); both flags clear after the decode.
+
+use std::sync::atomic::Ordering;
+
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::LlamaStateSeqFlags;
+
+use super::{free_sequence, Worker};
+use crate::job::Job;
+use crate::schedule::{self, reusable_prefix, MIN_GAIN, MIN_SAVE};
+
+impl Worker<'_> {
+    /// The longest prefix of `tokens` available now without prefilling: in a slot whose cells
+    /// can be read, or in the host cache.
+    fn best_available(&self, tokens: &[LlamaToken]) -> usize {
+        let in_slots = self
+            .slots
+            .iter()
+            .filter(|s| !s.fresh)
+            .map(|s| reusable_prefix(&s.cache, tokens))
+            .max()
+            .unwrap_or(0);
+        let in_host = self
+            .host
+            .best(tokens)
+            .map_or(0, |(_, n)| n.min(tokens.len().saturating_sub(1)));
+        in_slots.max(in_host)
+    }
+
+    /// Whether `job` should wait for a slot that is prefilling a long prefix they share, so that
+    /// the prefix is evaluated once and then copied.
+    pub(super) fn waits_for_shared_prefill(&self, job: &Job) -> bool {
+        let best_now = self.best_available(&job.tokens);
+        self.slots.iter().any(|s| {
+            s.active.as_ref().is_some_and(|a| {
+                a.prefilling()
+                    && schedule::waits_for(
+                        reusable_prefix(&a.job.tokens, &job.tokens),
+                        a.prefilled,
+                        best_now,
+                    )
+            })
+        })
+    }
+
+    /// The idle slot `tokens` should take.
+    pub(super) fn choose_slot(&self, tokens: &[LlamaToken]) -> Option<usize> {
+        let best = self.best_available(tokens);
+        let idle = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.active.is_none())
+            .map(|(i, s)| {
+                let own = if s.fresh {
+                    0
+                } else {
+                    reusable_prefix(&s.cache, tokens)
+                };
+                (i, own, s.cache.len(), s.last_used)
+            });
+        schedule::choose_slot(idle, best, self.host.enabled())
+    }
+
+    /// Before slot `index` serves `tokens`: bring in a longer prefix from another slot or the
+    /// host cache when there is one (saving what the slot held first), and return how many
+    /// leading tokens of `tokens` its cells now hold.
+    pub(super) fn bring_prefix(&mut self, index: usize, tokens: &[LlamaToken]) -> usize {
+        let slot = &self.slots[index];
+        let own = if slot.fresh {
+            0
+        } else {
+            reusable_prefix(&slot.cache, tokens)
+        };
+        let donor = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|&(j, s)| j != index && !s.fresh)
+            .map(|(j, s)| (j, reusable_prefix(&s.cache, tokens)))
+            .max_by_key(|&(_, n)| n)
+            .filter(|&(_, n)| n >= own + MIN_GAIN);
+        let restorable = !slot.fresh && !slot.copy_source;
+        let host = self
+            .host
+            .best(tokens)
+            .map(|(i, n)| (i, n.min(tokens.len().saturating_sub(1))))
+            .filter(|&(_, n)| restorable && n >= own + MIN_GAIN);
+        let counters = std::sync::Arc::clone(&self.counters);
+        match (donor, host) {
+            (Some((j, n)), h) if h.is_none_or(|(_, hn)| n >= hn) => {
+                self.save_evicted(index, 0);
+                let (src, dst) = (self.slots[j].seq, self.slots[index].seq);
+                if self.ctx.kv_cache_seq_cp(src, dst, None, None).is_err() {
+                    return own;
+                }
+                let cache = self.slots[j].cache[..n].to_vec();
+                self.slots[j].copy_source = true;
+                let slot = &mut self.slots[index];
+                slot.cache = cache;
+                slot.fresh = true;
+                counters.bump(&counters.shared_copies, &counters.shared_tokens, n);
+                tracing::debug!(
+                    from = src,
+                    to = dst,
+                    tokens = n,
+                    "prefix copied from another slot"
+                );
+                n
+            }
+            (_, Some((i, n))) => {
+                self.save_evicted(index, 0);
+                let entry = self.host.take(i);
+                let slot = &mut self.slots[index];
+                free_sequence(&mut self.ctx, slot);
+                let restored = self.ctx.state_seq_set(&entry.state, slot.seq).is_ok();
+                self.counters.size(&self.host);
+                if !restored {
+                    tracing::warn!(
+                        seq = slot.seq,
+                        "restoring a cached prompt failed; prefilling it"
+                    );
+                    free_sequence(&mut self.ctx, slot);
+                    return 0;
+                }
+                slot.cache = entry.tokens;
+                counters.bump(&counters.hits, &counters.restored_tokens, n);
+                tracing::debug!(
+                    seq = slot.seq,
+                    tokens = n,
+                    "prefix restored from the host cache"
+                );
+                n
+            }
+            _ => {
+                if self.host.enabled() && own < MIN_GAIN {
+                    counters.misses.fetch_add(1, Ordering::Relaxed);
+                }
+                self.save_evicted(index, own);
+                own
+            }
+        }
+    }
+
+    /// Save slot `index`'s cells to the host cache when keeping only `keep` of them would lose
+    /// at least [`MIN_SAVE`] tokens that no entry holds yet.
+    fn save_evicted(&mut self, index: usize, keep: usize) {
+        let slot = &self.slots[index];
+        if !self.host.enabled()
+            || slot.fresh
+            || slot.cache.len() < keep + MIN_SAVE
+            || self.host.covers(&slot.cache)
+        {
+            return;
+        }
+        match self
+            .ctx
+            .state_seq_get(slot.seq, LlamaStateSeqFlags::empty())
+        {
+            Ok(state) => {
+                let tokens = slot.cache.clone();
+                let n = tokens.len();
+                if self.host.insert(tokens, state) {
+                    tracing::debug!(
+                        seq = slot.seq,
+                        tokens = n,
+                        bytes = self.host.used(),
+                        "prompt saved to the host cache"
+                    );
+                }
+                self.counters.size(&self.host);
+            }
+            Err(e) => {
+                tracing::warn!(seq = slot.seq, error = %e, "saving a prompt to the host cache failed")
+            }
+        }
+    }
+
+    /// After a decode: every pending copy has happened.
+    pub(super) fn copies_done(&mut self) {
+        for s in &mut self.slots {
+            s.fresh = false;
+            s.copy_source = false;
+        }
+    }
+}
