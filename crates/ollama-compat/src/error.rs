@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 503: the pending-request queue is full.
     #[error("server busy, please try again.  maximum pending requests exceeded")]
     Busy,
+    /// 413: the body is larger than the configured limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 500: an option had the wrong type (Ollama answers 500 for this).
     #[error("{0}")]
     Option(String),
@@ -43,6 +46,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Option(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,7 +75,7 @@ impl ApiError {
     /// The OpenAI error `type` for this status.
     pub fn openai_type(&self) -> &'static str {
         match self.status() {
-            StatusCode::BAD_REQUEST => "invalid_request_error",
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => "invalid_request_error",
             StatusCode::NOT_FOUND => "not_found_error",
             _ => "api_error",
         }

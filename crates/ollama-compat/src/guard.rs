@@ -179,6 +179,29 @@ pub async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> R
             return ApiError::Unauthorized.into_response();
         }
     }
+    // A declared length over the limit is refused before a byte of the body is read (blob
+    // uploads stream to disk and have no limit).
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cfg.body_limit as u64)
+        && !req.uri().path().starts_with("/api/blobs/")
+    {
+        let msg = format!(
+            "request body too large: {} bytes declared, the limit is {} bytes; send less, or \
+             raise the server's limit (HEARTH_BODY_LIMIT)",
+            declared.unwrap_or_default(),
+            cfg.body_limit
+        );
+        let e = ApiError::TooLarge(msg);
+        return if req.uri().path().starts_with("/v1/") {
+            e.into_openai()
+        } else {
+            e.into_response()
+        };
+    }
     let mut resp = next.run(req).await;
     if is_options && resp.status() == StatusCode::OK {
         *resp.status_mut() = StatusCode::NO_CONTENT;

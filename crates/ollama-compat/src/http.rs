@@ -9,6 +9,10 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
+/// What a client is told when its body crossed the limit while it was being read.
+pub const TOO_LARGE: &str =
+    "request body too large; send less, or raise the server's limit (HEARTH_BODY_LIMIT)";
+
 /// A JSON request body decoded like Ollama does: an empty body is `missing request body`,
 /// malformed JSON or a wrong field type is a 400 carrying the decoder's message.
 #[derive(Debug)]
@@ -18,9 +22,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad(e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(TOO_LARGE.into())
+            } else {
+                ApiError::bad(e.body_text())
+            }
+        })?;
         decode(&bytes).map(OJson)
     }
 }

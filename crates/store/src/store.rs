@@ -183,6 +183,42 @@ impl Store {
         self.scan().0
     }
 
+    /// Remove what interrupted writes left behind: `.upload-*` and `.tmp-*` temp files in
+    /// `blobs/` and under `manifests/` not modified for `idle` (a live transfer writes
+    /// continuously, so its file stays young). A resumable pull's `sha256-<hex>-partial` file is
+    /// kept for resuming. Returns the files removed and the bytes freed.
+    pub fn sweep_temp_files(&self, idle: std::time::Duration) -> (usize, u64) {
+        fn walk(dir: &Path, idle: std::time::Duration, out: &mut (usize, u64)) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    walk(&path, idle, out);
+                    continue;
+                }
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let temp = name.starts_with(".upload-") || name.starts_with(".tmp-");
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age >= idle);
+                if temp && old && std::fs::remove_file(&path).is_ok() {
+                    out.0 += 1;
+                    out.1 += meta.len();
+                }
+            }
+        }
+        let mut out = (0, 0);
+        walk(&self.blobs(), idle, &mut out);
+        walk(&self.root.join("manifests"), idle, &mut out);
+        out
+    }
+
     /// Remove every `sha256-<hex>` blob that no manifest references (Ollama does this at startup
     /// unless `OLLAMA_NOPRUNE`). Nothing is removed when a manifest could not be read, since its
     /// blobs would look unreferenced. Returns how many blobs were removed.
@@ -423,6 +459,38 @@ mod tests {
         std::fs::write(&bad, b"{not json").unwrap();
         assert_eq!(s.prune_unreferenced(), 0);
         assert!(s.has_blob(&orphan));
+    }
+
+    #[test]
+    fn sweeping_removes_old_temp_files_and_keeps_partial_pulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let blobs = dir.path().join("blobs");
+        let manifests = dir.path().join("manifests/registry.ollama.ai/library/m");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::create_dir_all(&manifests).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let write = |path: PathBuf, len: usize, aged: bool| {
+            std::fs::write(&path, vec![0u8; len]).unwrap();
+            if aged {
+                let f = std::fs::File::options().write(true).open(&path).unwrap();
+                f.set_modified(old).unwrap();
+            }
+            path
+        };
+        let killed_upload = write(blobs.join(".upload-abc"), 1000, true);
+        let killed_manifest = write(manifests.join(".tmp-xyz"), 10, true);
+        let live_upload = write(blobs.join(".upload-live"), 5, false);
+        let partial = write(
+            blobs.join(format!("sha256-{}-partial", "a".repeat(64))),
+            7,
+            true,
+        );
+        let blob = write(blobs.join(format!("sha256-{}", "b".repeat(64))), 3, true);
+        let (files, bytes) = store.sweep_temp_files(std::time::Duration::from_secs(600));
+        assert_eq!((files, bytes), (2, 1010));
+        assert!(!killed_upload.exists() && !killed_manifest.exists());
+        assert!(live_upload.exists() && partial.exists() && blob.exists());
     }
 
     #[tokio::test]

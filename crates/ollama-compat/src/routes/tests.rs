@@ -930,8 +930,45 @@ async fn queue_limit_gives_503_and_disconnect_cancels() {
 async fn oversized_bodies_are_refused() {
     let a = app_with(|c| c.body_limit = 1024);
     let big = json!({"model": "fake", "prompt": "x".repeat(4096)});
-    let (s, _) = post(&a, "/api/generate", big).await;
-    assert!(s.is_client_error(), "{s}");
+    // A declared Content-Length over the limit: refused before the body is read.
+    let declared = |uri: &str| {
+        let body = big.to_string();
+        Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (s, _, b) = send(&a, declared("/api/generate")).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("limit is 1024 bytes"),
+        "{v}"
+    );
+    let (s, _, b) = send(&a, declared("/v1/completions")).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+    // No length declared (chunked): the limit hits while the body is read, and it is 413 too.
+    let chunks = futures::stream::iter(
+        (0..8).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 512]))),
+    );
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/generate")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(chunks))
+        .unwrap();
+    let (s, _, b) = send(&a, req).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("HEARTH_BODY_LIMIT"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
