@@ -98,7 +98,6 @@ class Stream:
         ttft = None
         pieces = 0
         tokens = None
-        text = []
         for raw in resp:
             line = raw.strip()
             if not line.startswith(b"data:"):
@@ -114,7 +113,6 @@ class Stream:
                 content = (choice.get("delta") or {}).get("content")
                 if content:
                     pieces += 1
-                    text.append(content)
                     if ttft is None:
                         ttft = time.perf_counter() - start
         total = time.perf_counter() - start

@@ -31,10 +31,11 @@ pub fn run(args: BundleArgs) -> anyhow::Result<()> {
         .chain(crate::locations::read_only_stores())
         .map(Store::new)
         .collect();
+    let builtin_dirs = crate::locations::builtin_dirs();
     let sources = args
         .models
         .iter()
-        .map(|name| bundle::resolve(name, &stores, &crate::locations::builtin_dirs()))
+        .map(|name| bundle::resolve(name, &stores, &builtin_dirs))
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = bundle::write_bundle(&exe, &sources, &args.output)?;
     for m in &manifest.models {

@@ -1,7 +1,6 @@
 //! The CLI as a client of a running server at `OLLAMA_HOST`, like the `ollama` CLI:
 //! `list`, `ps`, `show`, `stop`, `rm`, `cp`, `create -f Modelfile`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -11,7 +10,6 @@ use hearth_ollama_compat::config;
 use hearth_store::modelfile;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// `hearth show` options.
 #[derive(Args, Debug)]
@@ -317,20 +315,14 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let pb = bar(f.metadata()?.len(), "hashing");
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        pb.inc(n as u64);
-    }
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .len();
+    let pb = bar(len, "hashing");
+    let digest = hearth_store::sha256_file(path, &mut |n| pb.inc(n))
+        .with_context(|| format!("reading {}", path.display()))?;
     pb.finish_and_clear();
-    Ok(format!("sha256:{:x}", h.finalize()))
+    Ok(digest.wire())
 }
 
 async fn upload(c: &Client, path: &Path, digest: &str) -> anyhow::Result<()> {

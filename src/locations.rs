@@ -109,9 +109,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_dirs_include_the_source_tree() {
+    fn builtin_dirs_end_with_the_source_tree() {
+        // The folder next to the executable is searched before the source tree's, which is last.
         let repo = PathBuf::from(SOURCE_MODELS_DIR);
-        assert!(builtin_dirs().contains(&repo.canonicalize().unwrap_or(repo)));
+        let repo = repo.canonicalize().unwrap_or(repo);
+        let dirs = builtin_dirs();
+        assert_eq!(dirs.last(), Some(&repo), "{dirs:?}");
+        let exe_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("models");
+        let exe_dir = exe_dir.canonicalize().unwrap_or(exe_dir);
+        let at = |d: &PathBuf| dirs.iter().position(|x| x == d);
+        assert!(at(&exe_dir) < at(&repo), "{dirs:?}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn put_blob_reader(
     let ctx = format!("writing {}", target.display());
     std::fs::create_dir_all(dir).map_err(io(ctx.clone()))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".import-")
+        .prefix(hearth_store::IMPORT_PREFIX)
         .tempfile_in(dir)
         .map_err(io(ctx.clone()))?;
     let (got, n) = copy_hashing(r, tmp.as_file_mut(), pb).map_err(io(ctx.clone()))?;

@@ -156,6 +156,9 @@ impl Model {
         let worker_model = Arc::clone(&llama);
         let worker_config = config.clone();
         let counters = Arc::new(crate::prompt_cache::Counters::default());
+        counters
+            .budget
+            .store(config.cache_ram_bytes, std::sync::atomic::Ordering::Relaxed);
         let worker_counters = Arc::clone(&counters);
         let name = format!(
             "hearth-{}",

@@ -188,6 +188,20 @@ pub struct PromptCacheStats {
     pub budget: u64,
 }
 
+impl std::ops::AddAssign for PromptCacheStats {
+    /// Add another model's figures (for totals over the loaded models).
+    fn add_assign(&mut self, o: Self) {
+        self.hits += o.hits;
+        self.misses += o.misses;
+        self.restored_tokens += o.restored_tokens;
+        self.shared_copies += o.shared_copies;
+        self.shared_tokens += o.shared_tokens;
+        self.bytes += o.bytes;
+        self.entries += o.entries;
+        self.budget += o.budget;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,16 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    /// How many leading tokens of `tokens` its cells hold and can be reused now (none while a
+    /// copy into it is pending).
+    pub(crate) fn own_prefix(&self, tokens: &[LlamaToken]) -> usize {
+        if self.fresh {
+            0
+        } else {
+            crate::schedule::reusable_prefix(&self.cache, tokens)
+        }
+    }
+
     /// An empty slot for sequence `seq`.
     pub(crate) fn new(seq: i32) -> Slot {
         Slot {

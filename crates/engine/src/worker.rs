@@ -88,10 +88,6 @@ pub(crate) fn run(
         host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
         counters,
     };
-    engine
-        .counters
-        .budget
-        .store(config.cache_ram_bytes, std::sync::atomic::Ordering::Relaxed);
     engine.serve(&commands);
     tracing::debug!("inference thread stopped");
 }
@@ -188,11 +184,12 @@ impl<'m> Worker<'m> {
             if self.slots.iter().all(|s| s.active.is_some()) {
                 return;
             }
-            if self.waits_for_shared_prefill(&self.queue[i]) {
+            let best = self.best_available(&self.queue[i].tokens);
+            if self.waits_for_shared_prefill(&self.queue[i], best) {
                 i += 1;
                 continue;
             }
-            let Some(index) = self.choose_slot(&self.queue[i].tokens) else {
+            let Some(index) = self.choose_slot(&self.queue[i].tokens, best) else {
                 return;
             };
             let job = self.queue.remove(i).expect("index in range");

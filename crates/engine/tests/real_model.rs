@@ -483,7 +483,6 @@ fn kv_cache_prefix_is_reused_across_turns() {
     );
 }
 
-/// A one-slot model, so that every request lands on the same sequence.
 /// A request for exactly these tokens.
 fn tokens_request(tokens: Vec<i32>) -> GenerateRequest {
     GenerateRequest {
@@ -492,6 +491,7 @@ fn tokens_request(tokens: Vec<i32>) -> GenerateRequest {
     }
 }
 
+/// A one-slot model, so that every request lands on the same sequence.
 fn one_slot(num_ctx: u32, batch_size: u32) -> Model {
     Model::load(
         &model_path(),

@@ -104,15 +104,7 @@ pub async fn run(
         return Ok(token);
     };
     let _ticket = st.scheduler.admit()?;
-    let lease = st
-        .scheduler
-        .acquire(
-            &record.name.display(),
-            &record.model_path,
-            None,
-            crate::convert::param_num_ctx(&record.params),
-        )
-        .await?;
+    let lease = crate::state::lease(st, &record, None).await?;
     let mut token = hearth_classifier::classify(
         request.method,
         &request.registry,

@@ -64,12 +64,7 @@ impl PromptCacheGauges {
     pub fn set(&self, stats: impl IntoIterator<Item = hearth_engine::PromptCacheStats>) {
         let mut sum = hearth_engine::PromptCacheStats::default();
         for s in stats {
-            sum.hits += s.hits;
-            sum.misses += s.misses;
-            sum.bytes += s.bytes;
-            sum.restored_tokens += s.restored_tokens;
-            sum.shared_copies += s.shared_copies;
-            sum.shared_tokens += s.shared_tokens;
+            sum += s;
         }
         let g = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.hits.set(g(sum.hits));
@@ -191,6 +186,39 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompt_cache_gauges_sum_the_loaded_models() {
+        let m = Metrics::default();
+        let a = hearth_engine::PromptCacheStats {
+            hits: 2,
+            misses: 1,
+            restored_tokens: 300,
+            shared_copies: 3,
+            shared_tokens: 900,
+            bytes: 1000,
+            entries: 1,
+            budget: 4096,
+        };
+        let b = hearth_engine::PromptCacheStats {
+            hits: 5,
+            bytes: 24,
+            shared_tokens: 1,
+            ..Default::default()
+        };
+        m.prompt_cache.set([a, b]);
+        let text = m.render();
+        for line in [
+            "hearth_prompt_cache_hits 7",
+            "hearth_prompt_cache_misses 1",
+            "hearth_prompt_cache_bytes 1024",
+            "hearth_prompt_cache_restored_tokens 300",
+            "hearth_shared_prefix_copies 3",
+            "hearth_shared_prefix_tokens 901",
+        ] {
+            assert!(text.contains(line), "{line} missing from {text}");
+        }
+    }
 
     #[test]
     fn renders_every_family() {

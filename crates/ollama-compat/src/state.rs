@@ -25,6 +25,22 @@ pub struct AppState {
 /// What handlers extract with `State`.
 pub type SharedState = Arc<AppState>;
 
+/// Lease the model of a record (loading it if needed), with its Modelfile's `num_ctx`.
+pub async fn lease(
+    st: &AppState,
+    record: &hearth_store::catalog::ModelRecord,
+    keep_alive: Option<crate::keep_alive::KeepAlive>,
+) -> crate::error::ApiResult<crate::scheduler::Lease> {
+    st.scheduler
+        .acquire(
+            &record.name.display(),
+            &record.model_path,
+            keep_alive,
+            crate::convert::param_num_ctx(&record.params),
+        )
+        .await
+}
+
 impl AppState {
     /// Build the state from a configuration, a loader and the built-in models.
     pub fn new(

@@ -32,4 +32,6 @@ pub use hearth_gguf as gguf;
 pub use labels::human_number;
 pub use manifest::{ConfigV2, Layer, Manifest};
 pub use registry::{ProgressSink, RegistryClient, RegistryError};
-pub use store::{atomic_write, Store, StoreError, StoredModel};
+pub use store::{
+    atomic_write, Store, StoreError, StoredModel, IMPORT_PREFIX, LINK_PREFIX, TEMP_PREFIXES,
+};

@@ -15,6 +15,17 @@ use crate::manifest::Manifest;
 
 use crate::names::ModelName;
 
+/// Temp-file name prefixes of the store's writers: uploads, atomic writes, imports of files from
+/// outside the store, and hard links made before they are renamed into place. A file whose name
+/// starts with one of them is never a blob or a manifest, so the startup sweep may remove it.
+pub const TEMP_PREFIXES: [&str; 4] = [UPLOAD_PREFIX, WRITE_PREFIX, IMPORT_PREFIX, LINK_PREFIX];
+const UPLOAD_PREFIX: &str = ".upload-";
+const WRITE_PREFIX: &str = ".tmp-";
+/// Prefix of a blob being imported from a file outside the store (see [`TEMP_PREFIXES`]).
+pub const IMPORT_PREFIX: &str = ".import-";
+/// Prefix of a hard link to a blob before it is renamed into place (see [`TEMP_PREFIXES`]).
+pub const LINK_PREFIX: &str = ".link-";
+
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -108,7 +119,7 @@ impl Store {
         let dir = self.blobs();
         tokio::fs::create_dir_all(&dir).await?;
         let tmp = tempfile::Builder::new()
-            .prefix(".upload-")
+            .prefix(UPLOAD_PREFIX)
             .tempfile_in(&dir)?;
         let (file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(file);
@@ -183,7 +194,7 @@ impl Store {
         self.scan().0
     }
 
-    /// Remove what interrupted writes left behind: `.upload-*` and `.tmp-*` temp files in
+    /// Remove what interrupted writes left behind: temp files ([`TEMP_PREFIXES`]) in
     /// `blobs/` and under `manifests/` not modified for `idle` (a live transfer writes
     /// continuously, so its file stays young). A resumable pull's `sha256-<hex>-partial` file is
     /// kept for resuming. Returns the files removed and the bytes freed.
@@ -201,7 +212,7 @@ impl Store {
                 }
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                let temp = name.starts_with(".upload-") || name.starts_with(".tmp-");
+                let temp = TEMP_PREFIXES.iter().any(|p| name.starts_with(p));
                 let old = meta
                     .modified()
                     .ok()
@@ -215,7 +226,7 @@ impl Store {
         }
         let mut out = (0, 0);
         walk(&self.blobs(), idle, &mut out);
-        walk(&self.root.join("manifests"), idle, &mut out);
+        walk(&self.manifests(), idle, &mut out);
         out
     }
 
@@ -377,7 +388,9 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .parent()
         .ok_or_else(|| std::io::Error::other("path has no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(WRITE_PREFIX)
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| StoreError::Io(e.error))?;
@@ -491,6 +504,18 @@ mod tests {
         assert_eq!((files, bytes), (2, 1010));
         assert!(!killed_upload.exists() && !killed_manifest.exists());
         assert!(live_upload.exists() && partial.exists() && blob.exists());
+        // Every writer's temp files are swept: an interrupted import and a hard link too.
+        let import = write(blobs.join(format!("{IMPORT_PREFIX}x")), 20, true);
+        let link = write(
+            blobs.join(format!("{LINK_PREFIX}{}", "d".repeat(64))),
+            4,
+            true,
+        );
+        assert_eq!(
+            store.sweep_temp_files(std::time::Duration::from_secs(600)),
+            (2, 24)
+        );
+        assert!(!import.exists() && !link.exists());
     }
 
     #[tokio::test]

@@ -79,7 +79,8 @@ pub async fn serve_hearth(store: &Store, registry: bool) -> Served {
     ])
     .arg(store.root())
     .env_remove("HEARTH_EXTRA_MODELS")
-    .env_remove("OLLAMA_MODELS");
+    .env_remove("HEARTH_API_KEY")
+    .env_remove("HEARTH_REGISTRY");
     if registry {
         cmd.arg("--registry");
     }

@@ -21,25 +21,27 @@ use crate::schedule::{self, reusable_prefix, MIN_GAIN, MIN_SAVE};
 impl Worker<'_> {
     /// The longest prefix of `tokens` available now without prefilling: in a slot whose cells
     /// can be read, or in the host cache.
-    fn best_available(&self, tokens: &[LlamaToken]) -> usize {
+    pub(super) fn best_available(&self, tokens: &[LlamaToken]) -> usize {
         let in_slots = self
             .slots
             .iter()
-            .filter(|s| !s.fresh)
-            .map(|s| reusable_prefix(&s.cache, tokens))
+            .map(|s| s.own_prefix(tokens))
             .max()
             .unwrap_or(0);
-        let in_host = self
-            .host
-            .best(tokens)
-            .map_or(0, |(_, n)| n.min(tokens.len().saturating_sub(1)));
+        let in_host = self.host_best(tokens).map_or(0, |(_, n)| n);
         in_slots.max(in_host)
     }
 
+    /// The host-cache entry sharing the longest reusable prefix with `tokens`, and that length.
+    fn host_best(&self, tokens: &[LlamaToken]) -> Option<(usize, usize)> {
+        self.host
+            .best(tokens)
+            .map(|(i, n)| (i, n.min(tokens.len().saturating_sub(1))))
+    }
+
     /// Whether `job` should wait for a slot that is prefilling a long prefix they share, so that
-    /// the prefix is evaluated once and then copied.
-    pub(super) fn waits_for_shared_prefill(&self, job: &Job) -> bool {
-        let best_now = self.best_available(&job.tokens);
+    /// the prefix is evaluated once and then copied (`best_now`: [`Self::best_available`]).
+    pub(super) fn waits_for_shared_prefill(&self, job: &Job, best_now: usize) -> bool {
         self.slots.iter().any(|s| {
             s.active.as_ref().is_some_and(|a| {
                 a.prefilling()
@@ -52,22 +54,14 @@ impl Worker<'_> {
         })
     }
 
-    /// The idle slot `tokens` should take.
-    pub(super) fn choose_slot(&self, tokens: &[LlamaToken]) -> Option<usize> {
-        let best = self.best_available(tokens);
+    /// The idle slot `tokens` should take (`best`: [`Self::best_available`]).
+    pub(super) fn choose_slot(&self, tokens: &[LlamaToken], best: usize) -> Option<usize> {
         let idle = self
             .slots
             .iter()
             .enumerate()
             .filter(|(_, s)| s.active.is_none())
-            .map(|(i, s)| {
-                let own = if s.fresh {
-                    0
-                } else {
-                    reusable_prefix(&s.cache, tokens)
-                };
-                (i, own, s.cache.len(), s.last_used)
-            });
+            .map(|(i, s)| (i, s.own_prefix(tokens), s.cache.len(), s.last_used));
         schedule::choose_slot(idle, best, self.host.enabled())
     }
 
@@ -76,26 +70,19 @@ impl Worker<'_> {
     /// leading tokens of `tokens` its cells now hold.
     pub(super) fn bring_prefix(&mut self, index: usize, tokens: &[LlamaToken]) -> usize {
         let slot = &self.slots[index];
-        let own = if slot.fresh {
-            0
-        } else {
-            reusable_prefix(&slot.cache, tokens)
-        };
+        let own = slot.own_prefix(tokens);
         let donor = self
             .slots
             .iter()
             .enumerate()
-            .filter(|&(j, s)| j != index && !s.fresh)
-            .map(|(j, s)| (j, reusable_prefix(&s.cache, tokens)))
+            .filter(|&(j, _)| j != index)
+            .map(|(j, s)| (j, s.own_prefix(tokens)))
             .max_by_key(|&(_, n)| n)
             .filter(|&(_, n)| n >= own + MIN_GAIN);
         let restorable = !slot.fresh && !slot.copy_source;
         let host = self
-            .host
-            .best(tokens)
-            .map(|(i, n)| (i, n.min(tokens.len().saturating_sub(1))))
+            .host_best(tokens)
             .filter(|&(_, n)| restorable && n >= own + MIN_GAIN);
-        let counters = std::sync::Arc::clone(&self.counters);
         match (donor, host) {
             (Some((j, n)), h) if h.is_none_or(|(_, hn)| n >= hn) => {
                 self.save_evicted(index, 0);
@@ -108,7 +95,11 @@ impl Worker<'_> {
                 let slot = &mut self.slots[index];
                 slot.cache = cache;
                 slot.fresh = true;
-                counters.bump(&counters.shared_copies, &counters.shared_tokens, n);
+                self.counters.bump(
+                    &self.counters.shared_copies,
+                    &self.counters.shared_tokens,
+                    n,
+                );
                 tracing::debug!(
                     from = src,
                     to = dst,
@@ -133,7 +124,8 @@ impl Worker<'_> {
                     return 0;
                 }
                 slot.cache = entry.tokens;
-                counters.bump(&counters.hits, &counters.restored_tokens, n);
+                self.counters
+                    .bump(&self.counters.hits, &self.counters.restored_tokens, n);
                 tracing::debug!(
                     seq = slot.seq,
                     tokens = n,
@@ -143,7 +135,7 @@ impl Worker<'_> {
             }
             _ => {
                 if self.host.enabled() && own < MIN_GAIN {
-                    counters.misses.fetch_add(1, Ordering::Relaxed);
+                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
                 }
                 self.save_evicted(index, own);
                 own

@@ -5,11 +5,9 @@ use std::time::Instant;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
-use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::infer::Piece;
 use crate::keep_alive::KeepAlive;
-use crate::scheduler::Lease;
 use crate::state::SharedState;
 use hearth_store::catalog::ModelRecord;
 
@@ -54,21 +52,7 @@ pub fn check_top_logprobs(n: i64) -> ApiResult<()> {
     }
 }
 
-/// Lease the model of a record (loading it if needed).
-pub async fn lease(
-    st: &SharedState,
-    record: &ModelRecord,
-    keep_alive: Option<KeepAlive>,
-) -> ApiResult<Lease> {
-    st.scheduler
-        .acquire(
-            &record.name.display(),
-            &record.model_path,
-            keep_alive,
-            convert::param_num_ctx(&record.params),
-        )
-        .await
-}
+pub use crate::state::lease;
 
 /// The empty-prompt shortcut: unload with keep_alive 0, else load. Returns the done_reason.
 pub async fn load_or_unload(
@@ -84,6 +68,3 @@ pub async fn load_or_unload(
     drop(lease(st, record, keep_alive).await?);
     Ok("load")
 }
-
-/// The Modelfile MESSAGE history as chat messages (see [`crate::prompt`]).
-pub use crate::prompt::modelfile_messages;

@@ -164,14 +164,15 @@ fn from_files(st: &SharedState, files: &BTreeMap<String, String>) -> ApiResult<M
         if !path.is_file() {
             return Err(ApiError::bad(format!("blob \"{digest}\" not found")));
         }
-        if gguf.is_none() && hearth_store::gguf::validate(&path).is_ok() {
-            gguf = Some((d, path));
+        if gguf.is_none() {
+            if let Ok(info) = hearth_store::gguf::validate(&path) {
+                gguf = Some((d, path, info));
+            }
         }
     }
-    let (digest, path) =
+    let (digest, path, info) =
         gguf.ok_or_else(|| ApiError::bad("supplied file was not in GGUF format"))?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let info = hearth_store::gguf::validate(&path).ok();
     Ok(ModelRecord {
         name: ModelName::parse("imported").expect("valid literal"),
         model_path: path,
@@ -184,10 +185,7 @@ fn from_files(st: &SharedState, files: &BTreeMap<String, String>) -> ApiResult<M
         messages: Vec::new(),
         license: Vec::new(),
         config: ConfigV2 {
-            model_family: info
-                .as_ref()
-                .and_then(|i| i.architecture().map(str::to_owned))
-                .unwrap_or_default(),
+            model_family: info.architecture().unwrap_or_default().to_owned(),
             ..ConfigV2::default()
         },
         parent: String::new(),
@@ -271,7 +269,7 @@ fn import_weights(st: &SharedState, base: &ModelRecord) -> ApiResult<Digest> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
     }
-    let tmp = dest.with_extension("link");
+    let tmp = dest.with_file_name(format!("{}{}", hearth_store::LINK_PREFIX, digest.hex()));
     // The file itself, not a symlink to it (a read-only store's blobs may be links).
     let source = base
         .model_path
