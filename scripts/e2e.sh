@@ -7,8 +7,8 @@
 #   scripts/e2e.sh
 #
 # Starts the server on a free loopback port with an empty temporary OLLAMA_MODELS, runs
-# tests/e2e/test_python_clients.py, test_python_integrations.py and node/test_node_clients.mjs
-# against it, and stops it (by its PID) whatever happens.
+# every tests/e2e/test_*.py and node/test_*.mjs against
+# it, and stops it (by its PID) whatever happens.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,8 +30,8 @@ if ! cmp -s tests/e2e/node/package-lock.json "$node_dir/package-lock.json" || [[
     cp tests/e2e/node/package.json tests/e2e/node/package-lock.json "$node_dir/"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# ESM resolves imports next to the script: the test runs from the install directory.
-cp tests/e2e/node/test_node_clients.mjs "$node_dir/"
+# ESM resolves imports next to the script: the tests run from the install directory.
+cp tests/e2e/node/test_*.mjs "$node_dir/"
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 store=$(mktemp -d)
@@ -60,12 +60,17 @@ done
 
 status=0
 export OLLAMA_HOST="http://127.0.0.1:$port"
-for suite in tests/e2e/test_python_clients.py tests/e2e/test_python_integrations.py; do
+export HEARTH_BIN="$target/release/hearth"
+# Every tests/e2e/test_*.py and tests/e2e/node/test_*.mjs runs against this server. A suite that
+# needs a server of its own (an API key, a second registry) starts it from HEARTH_BIN.
+for suite in tests/e2e/test_*.py; do
     echo "--- $suite"
     "$venv/bin/python" "$suite" || status=1
 done
-echo "--- tests/e2e/node/test_node_clients.mjs"
-(cd "$node_dir" && node test_node_clients.mjs) || status=1
+for suite in tests/e2e/node/test_*.mjs; do
+    echo "--- $suite"
+    (cd "$node_dir" && node "$(basename "$suite")") || status=1
+done
 
 # Graceful shutdown: SIGTERM must end the server with status 0.
 kill -TERM "$pid"

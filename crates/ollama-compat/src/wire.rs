@@ -132,6 +132,28 @@ pub struct ChatBody {
     /// Alternatives per token (0–20).
     #[serde(default)]
     pub top_logprobs: i64,
+    /// hearth extension: which tools the model may or must call, enforced by grammar. The
+    /// `/v1/chat/completions`, `/v1/responses` and `/v1/messages` layers map theirs onto it.
+    #[serde(default)]
+    pub tool_choice: Option<ToolChoice>,
+    /// hearth extension: `false` allows at most one call.
+    #[serde(default)]
+    pub parallel_tool_calls: Option<bool>,
+}
+
+/// Which tools a chat turn may or must call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoice {
+    /// The model decides (the default).
+    #[default]
+    Auto,
+    /// No call: the answer is text.
+    None,
+    /// At least one call, to any of the tools.
+    Required,
+    /// A call to this one tool.
+    Function(String),
 }
 
 /// The metrics of a final chunk; zero values are omitted, as Ollama's `omitempty`.
