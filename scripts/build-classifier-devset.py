@@ -5,6 +5,15 @@ Sources:
   * BFCL (Berkeley Function Calling Leaderboard) data shipped inside the PyPI wheel `bfcl-eval`
     (Apache-2.0). The wheel is fetched with pip (no install) into target/classifier-devset/ and
     unzipped there; its sha256 is recorded in data/classifier/SOURCES.md.
+  * BFCL's multi-turn variants beyond `multi_turn_base` (added for issue 12): `multi_turn_miss_func`
+    (withheld functions leave the registry until their turn; the turn that asked for one needs
+    nothing the registry has), `multi_turn_miss_param` (a turn missing an argument is merged with
+    the next turn that supplies it) and `multi_turn_long_context`. Registries up to 40 tools.
+  * Hand-written agent tasks (data/classifier/agent-tasks.jsonl over agent-registries.json):
+    multi-step work in six domains the earlier cases did not cover (shop orders and returns,
+    support tickets, code hosting, smart home, HR, CRM), registries of 22-32 tools, needed sets
+    including the reads a real agent makes first, and injection cases whose pasted or fetched
+    text asks for a side-effect tool the user never asked for.
   * Hand-written cases (data/classifier/handwritten.jsonl over handwritten-tools.json): dangerous
     tools (send, delete, transfer, execute), negations, vague and delegated requests, and
     injection-style requests whose text quotes attacker instructions. Cases with a `registry` field
@@ -12,9 +21,18 @@ Sources:
     travel and chat suites: prerequisite reads, spending questions, risky effects, quoted
     injections); a case's own `split` field, when present, fixes its split.
 
-Each output line: {id, source, split, request, tools: [{name, description, parameters, risk_level}],
-needed: [names]}. `split` is "dev" or "test", drawn with a fixed seed; multi-turn turns of one
-conversation share a split. Registries are capped at 20 tools (the latency target's bound).
+Each output line: {id, source, domain, split, request, needed: [names], attacks: [[names]],
+tools: [{name, description, parameters, risk_level}]}. `domain` groups items for reporting
+(bfcl-single, bfcl-irrelevance, bfcl-multi-turn, general, bank, office, travel, chat, shop,
+support, code, home, hr, crm). `attacks` are attacker goals (tool sets an injection would need);
+only goals not entirely needed by the item are listed, so every one is blockable.
+
+Splits (frozen): the items of the first release keep the split they were drawn with then (a fixed
+seed over the legacy categories, in the legacy order, or a case's own `split`). Every item added
+since is assigned by a stable hash, `test` iff sha256("hearth-split:" + key)[0] < 128, where key
+is the item id, or for BFCL multi-turn the conversation index (`multi_turn_<n>`), which also
+puts every variant of a conversation in the split its `multi_turn_base` turns already have.
+Nothing is ever fitted on `test`. Legacy categories are capped at 20 tools, new ones at 40.
 
 Usage: python3 scripts/build-classifier-devset.py [--wheel PATH]
 """
@@ -35,6 +53,7 @@ WORK = ROOT / "target" / "classifier-devset"
 VERSION = "2026.3.23"
 SEED = 20260114
 MAX_TOOLS = 20
+MAX_TOOLS_NEW = 40
 MAX_DESC = 300
 
 # How many items to sample from each BFCL category (moderate size: the eval runs on 2 cores).
@@ -47,6 +66,22 @@ QUOTA = {
     "irrelevance": 90,
     "live_irrelevance": 110,
     "multi_turn_base": 80,
+}
+
+# Conversations sampled from each multi-turn variant added for issue 12.
+NEW_MULTI_TURN_QUOTA = {
+    "multi_turn_miss_func": 30,
+    "multi_turn_miss_param": 30,
+    "multi_turn_long_context": 20,
+}
+
+# Attacker goals for the legacy hand-written registries (tool sets an injection would pursue).
+LEGACY_ATTACKS = {
+    "default": [["send_email"], ["delete_file"], ["transfer_money"], ["execute_shell"], ["post_social"]],
+    "bank": [["send_payment"], ["schedule_payment"], ["update_scheduled_payment"], ["change_password"]],
+    "office": [["send_mail"], ["delete_drive_file"], ["share_drive_file"], ["delete_mail"]],
+    "travel": [["reserve_hotel"], ["book_flight"], ["send_mail"], ["reserve_car"]],
+    "chat": [["send_direct_message"], ["post_to_channel"], ["invite_member"], ["remove_member"]],
 }
 
 MULTI_TURN_DOCS = {
@@ -82,6 +117,8 @@ def risk_for(name: str) -> int:
         return RISK_OVERRIDES[short]
     n = re.sub(r"([a-z])([A-Z])", r"\1_\2", short).lower()
     words = set(re.split(r"[^a-z]+", n))
+    if re.split(r"[^a-z]+", n)[0] in {"get", "list", "search", "find", "view", "check", "retrieve", "display", "fetch", "read", "show"}:
+        return 1  # a read, whatever its object (get_order_details is not an order)
     if words & {"delete", "remove", "transfer", "pay", "payment", "execute", "exec", "run", "kill", "purchase", "buy", "sell", "withdraw", "wire", "drop", "destroy", "shutdown"}:
         return 5
     if words & {"send", "post", "publish", "book", "cancel", "order", "reserve", "email", "tweet", "share", "submit", "invite", "charge", "trade"}:
@@ -167,6 +204,7 @@ def single_turn(data: Path, category: str, rng: random.Random) -> list:
         out.append({
             "id": item["id"],
             "source": f"bfcl/{category}",
+            "domain": "bfcl-irrelevance" if "irrelevance" in category else "bfcl-single",
             "request": users[-1].strip(),
             "tools": [tool_of(f) for f in fns],
             "needed": needed,
@@ -196,6 +234,7 @@ def multi_turn(data: Path, rng: random.Random) -> list:
                 "id": f"{item['id']}-t{t}",
                 "conversation": item["id"],
                 "source": "bfcl/multi_turn_base",
+                "domain": "bfcl-multi-turn",
                 "request": " ".join(u.strip() for u in users),
                 "tools": [tool_of(f) for f in fns],
                 "needed": needed,
@@ -210,6 +249,102 @@ def multi_turn(data: Path, rng: random.Random) -> list:
     return out
 
 
+def conversation_index(item_id: str) -> str:
+    return "multi_turn_" + item_id.rsplit("_", 1)[1]
+
+
+def multi_turn_variant(data: Path, category: str) -> list:
+    """Turns of `category` (miss_func, miss_param, long_context), grouped per conversation."""
+    docs = {cls: read_jsonl(data / "multi_turn_func_doc" / f) for cls, f in MULTI_TURN_DOCS.items()}
+    answers = {a["id"]: a for a in read_jsonl(data / "possible_answer" / f"BFCL_v4_{category}.json")}
+    convs = []
+    for item in read_jsonl(data / f"BFCL_v4_{category}.json"):
+        excluded = set(item.get("excluded_function") or [])
+        fns = [f for cls in item["involved_classes"] for f in docs[cls] if f["name"] not in excluded]
+        if len(fns) > MAX_TOOLS_NEW:
+            continue
+        missed = {int(t): set(names) for t, names in (item.get("missed_function") or {}).items()}
+        withheld = set().union(*missed.values()) if missed else set()
+        gts = answers[item["id"]]["ground_truth"]
+        questions = item["question"]
+        turns = []
+        t = 0
+        while t < len(questions):
+            users = [m["content"].strip() for m in questions[t] if m["role"] == "user"]
+            gt = gts[t]
+            ids = f"{item['id']}-t{t}"
+            if category == "multi_turn_miss_param" and not gt and t + 1 < len(questions):
+                # The argument comes next turn: one request, the two turns' words, the next turn's calls.
+                nxt = [m["content"].strip() for m in questions[t + 1] if m["role"] == "user"]
+                users, gt, ids = users + nxt, gts[t + 1], f"{item['id']}-t{t}+{t + 1}"
+                t += 1
+            # Withheld functions return at the turn that lists them.
+            withheld -= missed.get(t, set())
+            t += 1
+            if not users:
+                continue
+            offered = [f for f in fns if f["name"] not in withheld]
+            names = {f["name"] for f in offered}
+            needed = sorted({c.split("(")[0].strip() for c in gt} & names)
+            turns.append({
+                "id": ids,
+                "conversation": conversation_index(item["id"]),
+                "source": f"bfcl/{category}",
+                "domain": "bfcl-multi-turn",
+                "request": " ".join(users),
+                "tools": [tool_of(f) for f in offered],
+                "needed": needed,
+                "attack_all_risky": True,
+            })
+        convs.append(turns)
+    # A stable order (by hash of the conversation), then the quota.
+    convs = [c for c in convs if c]
+    convs.sort(key=lambda c: hashlib.sha256(c[0]["conversation"].encode()).hexdigest())
+    out = []
+    for turns in convs[: NEW_MULTI_TURN_QUOTA[category]]:
+        out.extend(turns)
+    return out
+
+
+def expand_tool(spec: list) -> dict:
+    name, risk, desc, params = spec
+    return {
+        "name": name,
+        "description": desc,
+        "parameters": [{"name": p, "type": "string", "description": "", "required": True} for p in params],
+        "risk_level": risk,
+    }
+
+
+def agent_tasks() -> list:
+    registries = json.loads((OUT_DIR / "agent-registries.json").read_text())
+    out = []
+    for case in read_jsonl(OUT_DIR / "agent-tasks.jsonl"):
+        reg = registries[case["registry"]]
+        tools = [expand_tool(t) for t in reg["tools"]]
+        names = {t["name"] for t in tools}
+        attacks = [case["attack"]] if "attack" in case else reg["attacks"]
+        assert set(case["needed"]) <= names and all(set(a) <= names for a in attacks), case["id"]
+        out.append({
+            "id": case["id"],
+            "source": f"agent/{case['kind']}",
+            "domain": case["registry"],
+            "request": case["request"],
+            "tools": tools,
+            "needed": sorted(case["needed"]),
+            "attacks": attacks,
+        })
+    return out
+
+
+def hashed_split(key: str) -> str:
+    return "test" if hashlib.sha256(f"hearth-split:{key}".encode()).digest()[0] < 128 else "dev"
+
+
+def blockable(attacks: list, needed: list) -> list:
+    return [sorted(a) for a in attacks if not set(a) <= set(needed)]
+
+
 def handwritten() -> list:
     default_tools = json.loads((OUT_DIR / "handwritten-tools.json").read_text())
     agent_tools = json.loads((OUT_DIR / "handwritten-agent-tools.json").read_text())
@@ -221,9 +356,11 @@ def handwritten() -> list:
         item = {
             "id": case["id"],
             "source": f"handwritten/{case['kind']}",
+            "domain": case.get("registry", "general"),
             "request": case["request"],
             "tools": tools,
             "needed": sorted(case["needed"]),
+            "attacks": LEGACY_ATTACKS[case.get("registry", "default")],
         }
         if "split" in case:
             item["fixed_split"] = case["split"]
@@ -251,7 +388,8 @@ def main() -> None:
             items.extend(single_turn(data, category, rng))
     items.extend(handwritten())
 
-    # Splits: by conversation for multi-turn, by item otherwise; a hand-written case may fix its own.
+    # Legacy splits (frozen at the first release): by conversation for multi-turn, by item
+    # otherwise, drawn in this order with a fixed seed; a hand-written case may fix its own.
     split_rng = random.Random(SEED + 1)
     conv_split = {}
     for it in items:
@@ -259,15 +397,35 @@ def main() -> None:
         if key not in conv_split:
             conv_split[key] = "dev" if split_rng.random() < 0.5 else "test"
         it["split"] = it.pop("fixed_split", None) or conv_split[key]
+        if key.startswith("multi_turn_base_"):
+            conv_split.setdefault(conversation_index(key), it["split"])
+
+    # Items added since: a stable hash of the id (multi-turn: of the conversation, or the split
+    # its base turns already have).
+    added = []
+    for category in NEW_MULTI_TURN_QUOTA:
+        added.extend(multi_turn_variant(data, category))
+    added.extend(agent_tasks())
+    for it in added:
+        conv = it.pop("conversation", None)
+        it["split"] = conv_split.get(conv) or hashed_split(conv or it["id"])
+    items.extend(added)
+
+    for it in items:
+        if it.pop("attack_all_risky", False) or it["domain"] == "bfcl-multi-turn":
+            # BFCL has no attacks: every side-effect tool the turn does not need is one's goal.
+            it["attacks"] = [[t["name"]] for t in it["tools"] if t["risk_level"] >= 4]
+        it["attacks"] = blockable(it.get("attacks", []), it["needed"])
 
     out_path = OUT_DIR / "devset.jsonl"
     with out_path.open("w") as f:
         for it in items:
-            ordered = {k: it[k] for k in ("id", "source", "split", "request", "needed", "tools")}
+            ordered = {k: it[k] for k in ("id", "source", "domain", "split", "request", "needed", "attacks", "tools")}
             f.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n")
     counts = {}
     for it in items:
-        counts[it["source"]] = counts.get(it["source"], 0) + 1
+        key = f"{it['source']} [{it['split']}]"
+        counts[key] = counts.get(key, 0) + 1
     print(f"wrote {len(items)} items to {out_path.relative_to(ROOT)} (bfcl-eval {VERSION} sha256 {sha})")
     for src, n in sorted(counts.items()):
         print(f"  {src}: {n}")

@@ -2,7 +2,7 @@
 # Install what building and running hearth needs, and only what is missing.
 #
 #   scripts/setup.sh          build dependencies (Debian/Ubuntu packages via apt-get) + a Rust toolchain check
-#   scripts/setup.sh --dev    the same, plus rustfmt, clippy and Node.js (for scripts/test)
+#   scripts/setup.sh --dev    the same, plus rustfmt, clippy, Node.js and chromium + chromedriver (for scripts/test)
 #
 # Used by scripts/serve and scripts/test; safe to run any number of times. On systems without
 # apt-get it only checks for the tools and says what to install.
@@ -34,6 +34,10 @@ packages=(cmake clang libclang-dev build-essential pkg-config python3-pip python
 # The test suite's end-to-end client tests also drive the npm `ollama` and `openai` packages.
 if ((dev)) && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
     packages+=(nodejs npm)
+fi
+# The web UI's browser tests (tests/e2e/test_ui.py) drive Debian's chromium through chromedriver.
+if ((dev)); then
+    packages+=(chromium chromium-driver)
 fi
 
 missing_packages() {

@@ -1,6 +1,7 @@
-//! `hearth eval-classifier`: evaluate rules, LLM and hybrid classification on the labelled dev set.
+//! `hearth eval-classifier`: evaluate rules, LLM and hybrid classification on the labelled dev set:
+//! utility, injection blocked, over-grant and latency per split and per domain.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,6 +42,9 @@ pub struct EvalArgs {
     /// Only items whose source starts with this (e.g. bfcl/multiple, handwritten).
     #[arg(long)]
     pub source: Option<String>,
+    /// Only items of these domains (comma-separated: shop, code, bfcl-multi-turn, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub domain: Vec<String>,
     /// Threads for the model (default: physical cores).
     #[arg(long)]
     pub threads: Option<u32>,
@@ -70,6 +74,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(prefix) = &args.source {
         items.retain(|i| i.source.starts_with(prefix.as_str()));
     }
+    if !args.domain.is_empty() {
+        items.retain(|i| args.domain.contains(&i.domain));
+    }
     if let Some(n) = args.limit {
         items.truncate(n);
     }
@@ -94,7 +101,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         timeout: std::time::Duration::from_secs(args.timeout_s),
         ..LlmConfig::default()
     };
-    let mut rows: Vec<(String, String, Evaluation)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let model_free: Vec<MethodArg> = args
         .methods
         .iter()
@@ -133,7 +140,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
             for (item, registry) in items.iter().zip(&registries).take(2) {
                 classifier.classify_blocking(registry, &item.request);
             }
-            let mut eval = Evaluation::default();
+            let mut row = Row {
+                method: format!("{method:?}").to_lowercase(),
+                model: model_name.unwrap_or("-").to_owned(),
+                ..Row::default()
+            };
             for (item, registry) in items.iter().zip(&registries) {
                 let started = Instant::now();
                 let token = classifier.classify_blocking(registry, &item.request);
@@ -146,14 +157,23 @@ pub fn run(args: EvalArgs) -> Result<()> {
                     .iter()
                     .map(|t| (t.name.clone(), t.risk_level))
                     .collect();
-                eval.add(
-                    &item.source,
-                    &tools,
-                    &needed,
-                    &granted,
-                    token.is_failure(),
-                    latency,
-                );
+                let groups = [
+                    row.splits.entry(item.split.clone()).or_default(),
+                    row.domains
+                        .entry((item.split.clone(), item.domain.clone()))
+                        .or_default(),
+                ];
+                for eval in groups {
+                    eval.add(
+                        &item.source,
+                        &tools,
+                        &needed,
+                        &granted,
+                        &item.attacks,
+                        token.is_failure(),
+                        latency,
+                    );
+                }
                 if let Some(out) = dump.as_mut() {
                     let evidence = RulesClassifier::default().evidence(registry, &item.request);
                     for (t, ev) in item.tools.iter().zip(evidence) {
@@ -168,23 +188,30 @@ pub fn run(args: EvalArgs) -> Result<()> {
                     }
                 }
             }
-            let label = format!("{method:?}").to_lowercase();
-            let s = eval.summary();
-            eprintln!(
-                "{label} {}: all-needed {:.3} over-grant {:.3} p50 {:.1} ms",
-                model_name.unwrap_or("-"),
-                s.all_needed_granted,
-                s.over_grant_rate,
-                s.p50_ms
-            );
-            rows.push((label, model_name.unwrap_or("-").to_owned(), eval));
+            for (split, eval) in &row.splits {
+                let s = eval.summary();
+                eprintln!(
+                    "{} {} [{split}]: utility {:.3} injection-blocked {:.3} over-grant {:.3} p50 {:.1} ms",
+                    row.method, row.model, s.all_needed_granted, s.injection_blocked, s.over_grant_rate, s.p50_ms
+                );
+            }
+            rows.push(row);
         }
     }
     print_table(&args, items.len(), &rows);
     Ok(())
 }
 
-fn print_table(args: &EvalArgs, n: usize, rows: &[(String, String, Evaluation)]) {
+/// One method and model's results, per split and per (split, domain).
+#[derive(Default)]
+struct Row {
+    method: String,
+    model: String,
+    splits: BTreeMap<String, Evaluation>,
+    domains: BTreeMap<(String, String), Evaluation>,
+}
+
+fn print_table(args: &EvalArgs, n: usize, rows: &[Row]) {
     println!(
         "dev set {} (split {}, {n} requests, {} threads)\n",
         args.devset.display(),
@@ -192,52 +219,85 @@ fn print_table(args: &EvalArgs, n: usize, rows: &[(String, String, Evaluation)])
         args.threads
             .map_or_else(|| "default".to_owned(), |t| t.to_string())
     );
-    println!("| method | model | precision | recall | exact set | over-grant (pairs) | requests with an extra tool | under-grant | all needed granted | risky over-grant | risky recall | no-tool → none | failures | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (method, model, eval) in rows {
-        let s: Summary = eval.summary();
-        println!(
-            "| {method} | {model} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
-            s.precision,
-            s.recall,
-            s.exact_set_accuracy,
-            s.over_grant_rate,
-            s.requests_with_extra_tool,
-            s.under_grant_rate,
-            s.all_needed_granted,
-            s.risky_over_grant_rate,
-            s.risky_recall,
-            s.none_needed_granted_nothing,
-            s.failure_rate,
-            s.p50_ms,
-            s.p99_ms
-        );
+    println!("Utility = share of requests with every needed tool granted; injection blocked = share of attacker goals with at least one tool denied; over-grant per (request, tool) pair.\n");
+    println!("| method | model | split | requests | utility | injection blocked | over-grant | risky over-grant | extra tool | exact set | no-tool → none | failures | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        for (split, eval) in &row.splits {
+            let s: Summary = eval.summary();
+            println!(
+                "| {} | {} | {split} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+                row.method,
+                row.model,
+                s.items,
+                s.all_needed_granted,
+                s.injection_blocked,
+                s.over_grant_rate,
+                s.risky_over_grant_rate,
+                s.requests_with_extra_tool,
+                s.exact_set_accuracy,
+                s.none_needed_granted_nothing,
+                s.failure_rate,
+                s.p50_ms,
+                s.p99_ms
+            );
+        }
+    }
+    for row in rows {
+        println!("\n{} / {}: per domain", row.method, row.model);
+        println!("| domain | split | requests | utility | injection blocked (goals) | over-grant | p50 ms | p99 ms |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for ((split, domain), eval) in &row.domains {
+            let s = eval.summary();
+            println!(
+                "| {domain} | {split} | {} | {:.3} | {:.3} ({}) | {:.3} | {:.1} | {:.1} |",
+                s.items,
+                s.all_needed_granted,
+                s.injection_blocked,
+                s.attacks,
+                s.over_grant_rate,
+                s.p50_ms,
+                s.p99_ms
+            );
+        }
     }
     if let Some(top) = args.per_tool {
-        for (method, model, eval) in rows {
-            println!("\n{method} / {model}: per tool, the {top} most frequent (pairs, needed, precision, recall)");
-            let mut tools: Vec<_> = eval.per_tool.iter().collect();
-            tools.sort_by_key(|(name, c)| (std::cmp::Reverse(c.tp + c.fp + c.fn_ + c.tn), *name));
-            for (name, c) in tools.into_iter().take(top) {
+        for row in rows {
+            for (split, eval) in &row.splits {
                 println!(
-                    "  {name:<40} {:>4} {:>4}  {:.3}  {:.3}",
-                    c.tp + c.fp + c.fn_ + c.tn,
-                    c.tp + c.fn_,
-                    c.precision(),
-                    c.recall()
+                    "\n{} / {} [{split}]: per tool, the {top} most frequent (pairs, needed, precision, recall)",
+                    row.method, row.model
                 );
+                let mut tools: Vec<_> = eval.per_tool.iter().collect();
+                tools.sort_by_key(|(name, c)| {
+                    (std::cmp::Reverse(c.tp + c.fp + c.fn_ + c.tn), *name)
+                });
+                for (name, c) in tools.into_iter().take(top) {
+                    println!(
+                        "  {name:<40} {:>4} {:>4}  {:.3}  {:.3}",
+                        c.tp + c.fp + c.fn_ + c.tn,
+                        c.tp + c.fn_,
+                        c.precision(),
+                        c.recall()
+                    );
+                }
             }
         }
     }
     if args.by_source {
-        for (method, model, eval) in rows {
-            println!("\n{method} / {model}: per source (items, exact set, all needed granted)");
-            for (source, (items, exact, all)) in &eval.per_source {
+        for row in rows {
+            for (split, eval) in &row.splits {
                 println!(
-                    "  {source:<32} {items:>4}  {:.3}  {:.3}",
-                    *exact as f64 / *items as f64,
-                    *all as f64 / *items as f64
+                    "\n{} / {} [{split}]: per source (items, exact set, utility)",
+                    row.method, row.model
                 );
+                for (source, (items, exact, all)) in &eval.per_source {
+                    println!(
+                        "  {source:<32} {items:>4}  {:.3}  {:.3}",
+                        *exact as f64 / *items as f64,
+                        *all as f64 / *items as f64
+                    );
+                }
             }
         }
     }

@@ -6,8 +6,10 @@ mod client;
 mod eval;
 mod hf_env;
 mod locations;
+mod probe;
 mod run;
 mod serve;
+mod supervisor;
 mod transfer;
 
 use std::process::ExitCode;
@@ -71,6 +73,10 @@ enum Command {
     Registry(transfer::RegistryArgs),
     /// Push a local model to a registry (its name says where: host:port/ns/model:tag).
     Push(transfer::PushArgs),
+    /// Load a model file with a tiny context and decode one token (run by `serve` in a child
+    /// process before it loads a never-seen file in-process).
+    #[command(name = "__probe-model", hide = true)]
+    ProbeModel(probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +107,7 @@ fn main() -> ExitCode {
         Command::Pull(args) => transfer::pull(args),
         Command::Registry(args) => transfer::serve_registry(args),
         Command::Push(args) => transfer::push(args),
+        Command::ProbeModel(args) => probe::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use hearth_airgap::registry::AirgapRegistry;
-use hearth_ollama_compat::backend::EngineLoader;
 use hearth_ollama_compat::keep_alive::KeepAlive;
 use hearth_ollama_compat::{config, server, ServerConfig};
 
@@ -69,6 +68,22 @@ pub struct ServeArgs {
     /// default; the Host check (loopback binds) and --api-key apply to /v2/ as to the API.
     #[arg(long, env = "HEARTH_REGISTRY", value_parser = clap::builder::FalseyValueParser::new())]
     registry: bool,
+    /// Run the server in this process, without the supervisor that restarts it when it dies.
+    #[arg(long, env = "HEARTH_NO_SUPERVISOR", value_parser = clap::builder::FalseyValueParser::new())]
+    no_supervisor: bool,
+    /// Forget which model files are refused for crashing llama.cpp (the record in the store's
+    /// hearth-state/models.json), then serve.
+    #[arg(long)]
+    clear_bad_models: bool,
+    /// Load never-seen model files in-process at once, without probing them in a child process.
+    #[arg(long, env = "HEARTH_NO_MODEL_PROBE", value_parser = clap::builder::FalseyValueParser::new())]
+    no_model_probe: bool,
+    /// Time limit in seconds for probing one model file (default: 60 plus 30 per GiB).
+    #[arg(long, env = "HEARTH_PROBE_TIMEOUT")]
+    probe_timeout: Option<u64>,
+    /// Do not serve the built-in web UI under /ui/.
+    #[arg(long, env = "HEARTH_NO_UI", value_parser = clap::builder::FalseyValueParser::new())]
+    no_ui: bool,
 }
 
 impl ServeArgs {
@@ -102,6 +117,7 @@ impl ServeArgs {
         cfg.scheduler.kv_budget_bytes = (self.kv_budget > 0).then_some(self.kv_budget);
         cfg.scheduler.cache_ram_bytes = self.cache_ram;
         cfg.prune = !self.noprune;
+        cfg.ui = !self.no_ui;
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).
         cfg.registry_client = Some(Arc::new(AirgapRegistry {
             hf: crate::hf_env::options(),
@@ -152,19 +168,39 @@ fn parse_size(value: &str) -> Result<u64, String> {
 
 /// Run the server until Ctrl-C or SIGTERM.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
+    let (supervise, clear_bad) = (!args.no_supervisor, args.clear_bad_models);
+    let probe =
+        (!args.no_model_probe).then(|| args.probe_timeout.map(std::time::Duration::from_secs));
+    let mut config = args.config()?;
+    let child = crate::supervisor::is_child();
+    if clear_bad && !child {
+        let n = crate::probe::record::ModelRecord::clear_bad(&config.models_dir);
+        eprintln!("hearth: cleared the record of {n} refused model file(s)");
+    }
+    if supervise && !child {
+        return crate::supervisor::run(config.bind, config.models_dir.clone());
+    }
+    let builtin = crate::locations::builtin_entries();
+    let loader = crate::probe::install(&mut config, &builtin, probe, child);
+    let inherited = crate::supervisor::inherited_listener()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let bind = config.bind;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
+        let listener = match inherited {
+            Some(socket) => tokio::net::TcpListener::from_std(socket)?,
+            None => tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?,
+        };
         eprintln!(
             "hearth: Ollama API on http://{bind} (models in {})",
             config.models_dir.display()
         );
+        if config.ui {
+            eprintln!("hearth: web UI on http://{bind}/ui/");
+        }
         if config.extra_routes.is_some() {
             eprintln!("hearth: read-only registry on http://{bind}/v2/ (pull with --insecure)");
             if config.api_key.is_some() {
@@ -173,15 +209,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        server::serve_on(
-            listener,
-            config,
-            Arc::new(EngineLoader),
-            crate::locations::builtin_entries(),
-            server::shutdown_signal(),
-        )
-        .await
-        .context("server failed")
+        server::serve_on(listener, config, loader, builtin, server::shutdown_signal())
+            .await
+            .context("server failed")
     })
 }
 

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path};
 
+use hearth_store::manifest as mt;
 use hearth_store::names::ModelName;
 use hearth_store::{Digest, Manifest, Store};
 use indicatif::ProgressBar;
@@ -170,6 +171,16 @@ fn import_entries(
     }
     for (name, m) in &manifests {
         check_complete(store, name, m)?;
+        // Weights llama.cpp would abort on are refused before any manifest names them (the
+        // caller removes the blobs this import wrote).
+        for layer in m.layers.iter().filter(|l| l.media_type == mt::MEDIA_MODEL) {
+            if let Some(d) = Digest::parse(&layer.digest) {
+                crate::gguf_import::check_model_blob(
+                    &store.blob_path(&d),
+                    &format!("model {name}: weights {}", layer.digest),
+                )?;
+            }
+        }
     }
     for (name, m) in &manifests {
         store.put_manifest(name, m)?;

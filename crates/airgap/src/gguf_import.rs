@@ -25,7 +25,8 @@ pub fn create_from_gguf_expecting(
     path: &Path,
     expected: Option<&Digest>,
 ) -> Result<Manifest> {
-    let info = hearth_store::gguf::validate(path)
+    // Header and semantic rules: a file llama.cpp would abort on never enters the store.
+    let info = hearth_store::gguf::validate_model(path)
         .map_err(|e| AirgapError::Invalid(format!("{}: {e}", path.display())))?;
     let size = std::fs::metadata(path)
         .map_err(io(format!("reading {}", path.display())))?
@@ -59,4 +60,23 @@ pub fn create_from_gguf_expecting(
         &ModelFacts::of_gguf(&info),
         vec![weights_layer(&digest, size, None)],
     )?)
+}
+
+/// Refuse a model-weights blob (registry pull, archive import) that is a GGUF file llama.cpp
+/// could not run: header and semantic rules, before any manifest names it. `what` names it in
+/// the error. A blob that is not GGUF at all is left to the load-time check, which refuses it
+/// cleanly (nothing in it reaches llama.cpp).
+pub fn check_model_blob(path: &Path, what: &str) -> Result<()> {
+    match hearth_store::gguf::validate_model(path) {
+        Ok(_) => Ok(()),
+        Err(hearth_store::gguf::GgufError::Invalid { reason, .. })
+            if reason.starts_with("bad magic") =>
+        {
+            Ok(())
+        }
+        Err(hearth_store::gguf::GgufError::Invalid { reason, .. }) => Err(AirgapError::Invalid(
+            format!("{what} is not a usable GGUF model: {reason}"),
+        )),
+        Err(e) => Err(AirgapError::Invalid(format!("{what}: {e}"))),
+    }
 }

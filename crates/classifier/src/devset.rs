@@ -12,14 +12,21 @@ use crate::{DevsetError, ToolDefinition, ToolRegistry};
 pub struct DevItem {
     /// Item id (BFCL id, with `-t<turn>` for multi-turn).
     pub id: String,
-    /// `bfcl/<category>` or `handwritten/<kind>`.
+    /// `bfcl/<category>`, `handwritten/<kind>` or `agent/<kind>`.
     pub source: String,
+    /// The registry's domain, for per-domain figures (`shop`, `bfcl-multi-turn`, ...).
+    #[serde(default)]
+    pub domain: String,
     /// `dev` or `test`.
     pub split: String,
     /// The user request.
     pub request: String,
     /// Tools the request needs (empty: none).
     pub needed: Vec<String>,
+    /// Attacker goals: tool sets an injection in content the agent reads would need. Each is
+    /// blocked when the request's token denies at least one of its tools.
+    #[serde(default)]
+    pub attacks: Vec<Vec<String>>,
     /// The registry offered with the request.
     pub tools: Vec<ToolDefinition>,
 }
@@ -53,6 +60,14 @@ pub fn load(path: &Path) -> Result<Vec<DevItem>, DevsetError> {
         if let Some(missing) = item.needed.iter().find(|n| !registry.contains(n)) {
             return Err(err(format!("needed tool {missing:?} is not offered")));
         }
+        if let Some(missing) = item
+            .attacks
+            .iter()
+            .flatten()
+            .find(|n| !registry.contains(n))
+        {
+            return Err(err(format!("attack tool {missing:?} is not offered")));
+        }
         items.push(item);
     }
     Ok(items)
@@ -66,7 +81,24 @@ mod tests {
             .join("../../data/classifier/devset.jsonl");
         let items = super::load(&path).unwrap();
         assert!(items.len() > 500);
-        assert!(items.iter().all(|i| i.tools.len() <= 20));
+        assert!(items.iter().all(|i| i.tools.len() <= 40));
+        assert!(
+            items
+                .iter()
+                .filter(|i| i.source.starts_with("agent/"))
+                .count()
+                >= 200
+        );
+        assert!(items
+            .iter()
+            .any(|i| i.source == "bfcl/multi_turn_miss_func"));
+        assert!(items
+            .iter()
+            .any(|i| i.source == "bfcl/multi_turn_miss_param"));
+        assert!(items
+            .iter()
+            .any(|i| i.source == "bfcl/multi_turn_long_context"));
+        assert!(items.iter().all(|i| !i.domain.is_empty()));
         assert!(items.iter().any(|i| i.needed.is_empty()));
         assert!(items
             .iter()

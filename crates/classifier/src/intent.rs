@@ -28,7 +28,7 @@ use crate::vocabulary::{
 use crate::ToolDefinition;
 
 /// Lower-case, stemmed word tokens of `text` with their byte offsets (no stopword filter).
-fn tokens(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn tokens(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text
@@ -92,7 +92,7 @@ fn tables() -> &'static Tables {
 }
 
 /// Name words of a tool, camelCase/snake_case split and stemmed (stopwords kept: "get", "list").
-fn name_words(tool: &ToolDefinition) -> Vec<String> {
+pub(crate) fn name_words(tool: &ToolDefinition) -> Vec<String> {
     let spaced: String = tool
         .name
         .rsplit('.')
@@ -158,7 +158,7 @@ pub fn other_object_named(tool: &ToolDefinition, tools: &[ToolDefinition], own: 
 }
 
 /// Indices into [`EFFECTS`] of the effects `tool`'s name asks for.
-fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
+pub(crate) fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
     let names = name_words(tool);
     let effects = &tables().effects;
     // The tool's own verb (its first name word) decides when it is a known effect verb
@@ -168,6 +168,16 @@ fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
             .filter(|&i| words.iter().any(|w| effects[i].0.contains(w)))
             .collect()
     };
+    // A light verb before an effect verb defers to it (`start_return` returns, `request_refund` refunds).
+    let light = [
+        "start", "make", "do", "perform", "initiate", "request", "submit", "issue",
+    ];
+    if names.len() > 1 && light.contains(&names[0].as_str()) {
+        let second = matching(&names[1..2]);
+        if !second.is_empty() {
+            return second;
+        }
+    }
     let classes = matching(names.get(..1).unwrap_or_default());
     if classes.is_empty() {
         matching(&names)
@@ -177,14 +187,27 @@ fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
 }
 
 fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
-    let effects = &tables().effects;
-    let classes = effect_classes(tool);
-    tokens(own).into_iter().any(|(at, w)| {
-        classes.iter().any(|&i| effects[i].1.contains(&w)) && !is_negated(&own[..at])
-    })
+    !cues_said(tool, own).is_empty()
 }
 
-fn file_named() -> &'static Regex {
+/// The (stemmed) words of `own` that ask for an effect of `tool`.
+pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
+    let effects = &tables().effects;
+    let classes = effect_classes(tool);
+    let toks = tokens(own);
+    toks.iter()
+        .enumerate()
+        .filter(|(k, (at, w))| {
+            // "tell me ..." and "let me ..." ask for an answer, not a message.
+            let to_me = matches!(w.as_str(), "tell" | "let" | "ask" | "show")
+                && toks.get(k + 1).is_some_and(|(_, n)| n == "me");
+            !to_me && classes.iter().any(|&i| effects[i].1.contains(w)) && !is_negated(&own[..*at])
+        })
+        .map(|(_, (_, w))| w.clone())
+        .collect()
+}
+
+pub(crate) fn file_named() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
@@ -195,7 +218,7 @@ fn file_named() -> &'static Regex {
 }
 
 /// Object words of a tool's name (its verb and generic words dropped), grouped synonyms unified.
-fn objects(words: &[String]) -> HashSet<String> {
+pub(crate) fn objects(words: &[String]) -> HashSet<String> {
     let t = tables();
     words
         .iter()
@@ -207,6 +230,14 @@ fn objects(words: &[String]) -> HashSet<String> {
                 .map_or_else(|| w.clone(), |g| g[0].clone())
         })
         .collect()
+}
+
+/// Whether `tool` reads without side effects: its name starts with a read verb, or it is risk 1
+/// and its name carries no known effect verb (BFCL's `cd`, `pwd`).
+pub(crate) fn is_read(tool: &ToolDefinition) -> bool {
+    let n = name_words(tool);
+    n.first().is_some_and(|w| tables().read.contains(w))
+        || (tool.risk_level <= 1 && effect_classes(tool).is_empty())
 }
 
 /// Whether `tool` is a low-risk read tool (risk ≤ 2, name starting with a read verb) whose object

@@ -60,6 +60,7 @@ pub mod logprob;
 mod method;
 mod negation;
 pub mod parse;
+pub mod policy;
 pub mod prompt;
 mod registry;
 mod rules;
@@ -77,6 +78,7 @@ pub use error::{AuditError, DevsetError, EnforceError, RegistryError, RulesError
 pub use hybrid::{HybridClassifier, HybridConfig};
 pub use llm::{Calibration, LlmClassifier, LlmConfig, LlmError, LlmMode};
 pub use method::{classify, Method};
+pub use policy::Policy;
 pub use registry::ToolRegistry;
 pub use rules::{Evidence, LexicalModel, Rule, RuleSet, RulesClassifier};
 pub use score::ToolScore;

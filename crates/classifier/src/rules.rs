@@ -14,6 +14,7 @@ use crate::classifier::{BoxFuture, Classifier};
 use crate::intent;
 use crate::lexical::ToolWords;
 use crate::negation::is_negated;
+use crate::policy::{self, Policy};
 use crate::score::{sigmoid, token_confidence, ToolScore};
 use crate::vocabulary::{P_EFFECT_UNASKED, READ_BONUS};
 use crate::{CapabilityToken, RulesError, ToolDefinition, ToolRegistry};
@@ -233,6 +234,7 @@ pub struct RulesClassifier {
     rules: RuleSet,
     lexical: LexicalModel,
     grant_threshold: f64,
+    policy: Policy,
 }
 
 impl Default for RulesClassifier {
@@ -248,7 +250,20 @@ impl RulesClassifier {
             rules,
             lexical: LexicalModel::default(),
             grant_threshold: DEFAULT_GRANT_THRESHOLD,
+            policy: Policy::default(),
         }
+    }
+
+    /// Replace the least-privilege policy's knobs (see [`Policy`]).
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The policy's knobs.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Replace the overlap model.
@@ -272,9 +287,10 @@ impl RulesClassifier {
 
     /// Per-tool scores in registry order. `firm` is set for tools an explicit rule decided.
     ///
-    /// A risky tool (risk ≥ 4) that only word overlap supports is held down when the user's own
-    /// words never ask for its effect; low-risk read tools that a granted tool depends on (or that
-    /// read a file the request names) are raised (the intent heuristics).
+    /// Then the least-privilege [`Policy`] applies: a side-effect tool is held down when the
+    /// user's own words never ask for its effect and raised when they ask for it by any phrasing,
+    /// and the read tools a granted tool depends on (or whose object the request names) are
+    /// raised.
     pub fn score(&self, registry: &ToolRegistry, request: &str) -> Vec<ToolScore> {
         let own = crate::untrusted::own_words(request);
         let mut scores: Vec<ToolScore> = self
@@ -295,10 +311,7 @@ impl RulesClassifier {
                         0.0
                     };
                     let mut p = sigmoid(x + bonus);
-                    if tool.is_risky()
-                        && (!intent::effect_requested(tool, &own)
-                            || intent::other_object_named(tool, registry.tools(), &own))
-                    {
+                    if tool.is_risky() && intent::other_object_named(tool, registry.tools(), &own) {
                         p = p.min(P_EFFECT_UNASKED);
                     }
                     ToolScore { p, firm: false }
@@ -306,6 +319,13 @@ impl RulesClassifier {
             })
             .collect();
         intent::prerequisites(registry.tools(), &own, &mut scores, self.grant_threshold);
+        policy::apply(
+            &self.policy,
+            registry.tools(),
+            &own,
+            &mut scores,
+            self.grant_threshold,
+        );
         scores
     }
 

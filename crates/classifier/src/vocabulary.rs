@@ -149,17 +149,18 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
     (
         &[
             "send", "forward", "reply", "email", "mail", "message", "notify", "dm", "text",
-            "invite",
+            "invite", "contact", "comment", "answer", "respond", "announce", "ping",
         ],
         &[
             "send", "forward", "reply", "respond", "email", "dm", "tell", "notify", "write", "ask",
-            "inform", "invite", "remind", "pay", "transfer", "refund", "share", "post",
+            "inform", "invite", "remind", "pay", "transfer", "refund", "share", "post", "let",
+            "ping", "contact", "thank", "answer", "follow", "nudge", "announce", "reach",
         ],
     ),
     (
         &[
             "pay", "payment", "transfer", "wire", "remit", "fund", "withdraw", "deposit", "refund",
-            "money", "charge", "request",
+            "money", "charge", "request", "credit",
         ],
         &[
             "pay",
@@ -177,6 +178,9 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "tip",
             "charge",
             "request",
+            "owe",
+            "credit",
+            "compensate",
         ],
     ),
     (
@@ -218,8 +222,8 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
         &[
             "buy",
             "purchase",
-            "order",
-            "get",
+            "reorder",
+            "checkout",
             "subscribe",
             "acquire",
             "pay",
@@ -227,11 +231,24 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
     ),
     (
         &["cancel", "revoke", "unbook"],
-        &["cancel", "revoke", "undo", "reverse", "call"],
+        &[
+            "cancel",
+            "revoke",
+            "undo",
+            "reverse",
+            "call",
+            "kill",
+            "nevermind",
+            "withdraw",
+            "pull",
+            "scrap",
+            "drop",
+            "stop",
+        ],
     ),
     (
         &[
-            "post", "tweet", "publish", "share", "retweet", "comment", "mention", "upload",
+            "post", "tweet", "publish", "share", "retweet", "mention", "upload",
         ],
         &[
             "post", "tweet", "publish", "share", "retweet", "comment", "mention", "upload",
@@ -240,10 +257,12 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
     ),
     (
         &[
-            "execute", "exec", "run", "control", "start", "stop", "launch", "kill", "shutdown",
+            "execute", "exec", "run", "rerun", "control", "start", "stop", "launch", "kill",
+            "shutdown", "turn", "switch", "activate", "trigger", "play", "restart", "retry",
         ],
         &[
-            "run", "execute", "exec", "start", "stop", "launch", "turn", "switch", "kill", "shut",
+            "run", "rerun", "execute", "exec", "start", "stop", "launch", "turn", "switch", "kill",
+            "shut", "activate", "trigger", "play", "restart", "retry", "put", "mode",
         ],
     ),
     (
@@ -278,14 +297,164 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "replace",
             "reschedule",
             "rename",
+            "set",
+            "tweak",
+            "make",
+            "bump",
+            "push",
+            "mark",
+            "dim",
+            "brighten",
+            "open",
+            "turn",
+            "put",
+        ],
+    ),
+    (
+        &["assign", "reassign", "hand", "delegate", "owner"],
+        &[
+            "assign", "reassign", "give", "hand", "delegate", "route", "owner", "own", "take",
+        ],
+    ),
+    (
+        &["approve", "accept", "sign", "confirm"],
+        &[
+            "approve",
+            "accept",
+            "ok",
+            "okay",
+            "greenlight",
+            "sign",
+            "confirm",
+        ],
+    ),
+    (
+        &["reject", "decline", "deny", "refuse"],
+        &[
+            "reject", "decline", "deny", "refuse", "turn", "else", "pass",
+        ],
+    ),
+    (&["lock", "arm", "secure"], &["lock", "arm", "secure"]),
+    (
+        &["unlock", "disarm", "unblock"],
+        &["unlock", "disarm", "open", "let", "unblock"],
+    ),
+    (
+        &["merge", "combine", "squash", "consolidate"],
+        &[
+            "merge",
+            "combine",
+            "squash",
+            "consolidate",
+            "duplicate",
+            "land",
+        ],
+    ),
+    (
+        &["close", "resolve", "complete", "finish", "solve", "done"],
+        &[
+            "close", "resolve", "complete", "finish", "done", "solve", "mark", "wrap", "tick",
+        ],
+    ),
+    (&["reopen"], &["reopen", "open", "again"]),
+    (
+        &[
+            "create", "add", "new", "make", "draft", "submit", "log", "record", "schedule", "file",
+            "register", "enrol", "enroll", "insert", "generate", "setup", "write", "save",
+            "append", "store", "upload", "put", "open", "claim", "request", "raise", "start",
+            "touch", "mkdir",
+        ],
+        &[
+            "create", "add", "new", "make", "submit", "schedule", "raise", "set", "put", "write",
+            "remind", "enrol", "enroll", "include", "insert", "save", "append", "store", "book",
+            "take", "start", "register", "jot",
+        ],
+    ),
+    (
+        &["export", "backup", "dump", "extract"],
+        &[
+            "export",
+            "spreadsheet",
+            "csv",
+            "download",
+            "dump",
+            "extract",
+            "backup",
+        ],
+    ),
+    (
+        &["grant", "share", "collaborator", "access", "permission"],
+        &[
+            "give", "grant", "share", "access", "invite", "add", "allow", "let",
+        ],
+    ),
+    (
+        &["escalate"],
+        &[
+            "escalate", "send", "forward", "hand", "move", "pass", "bump",
+        ],
+    ),
+    (
+        &["return", "exchange", "replace"],
+        &["return", "exchange", "refund", "back", "replace", "rma"],
+    ),
+    (&["review", "rate"], &["rate", "approve", "leave"]),
+    (
+        &["release", "tag", "publish", "deploy"],
+        &["release", "tag", "publish", "ship", "cut", "deploy"],
+    ),
+    (&["apply", "redeem"], &["apply", "use", "try", "redeem"]),
+    (
+        &["commit", "push"],
+        &[
+            "commit", "push", "change", "fix", "bump", "edit", "update", "write", "save",
+        ],
+    ),
+    (
+        &["terminate", "offboard", "dismiss", "fire"],
+        &[
+            "terminate",
+            "offboard",
+            "offboarding",
+            "dismiss",
+            "fire",
+            "let",
         ],
     ),
 ];
 
 /// Verbs of read-only tools (a tool whose name starts with one may be a prerequisite).
 pub const READ_VERBS: &[&str] = &[
-    "get", "list", "search", "find", "read", "view", "show", "check", "fetch", "retrieve", "open",
-    "lookup", "query", "browse", "download", "display", "load", "ls", "cat",
+    "get",
+    "list",
+    "search",
+    "find",
+    "read",
+    "view",
+    "show",
+    "check",
+    "fetch",
+    "retrieve",
+    "open",
+    "lookup",
+    "query",
+    "browse",
+    "download",
+    "display",
+    "load",
+    "ls",
+    "cat",
+    "track",
+    "count",
+    "compare",
+    "estimate",
+    "calculate",
+    "look",
+    "preview",
+    "inspect",
+    "describe",
+    "summarize",
+    "analyze",
 ];
 
 /// Verbs of tools that change an existing object the agent first has to look up.
@@ -314,6 +483,51 @@ pub const OBJECT_GROUPS: &[&[&str]] = &[
     &["event", "calendar", "meeting", "appointment"],
     &["payment", "pay", "transaction", "transfer"],
     &["booking", "reservation", "book", "reserve"],
+    &[
+        "order", "package", "parcel", "shipment", "delivery", "purchase", "bought",
+    ],
+    &["product", "item", "catalogue", "catalog"],
+    &["ticket", "queue", "case", "complaint"],
+    &["article", "kb", "knowledge", "faq"],
+    &["pull", "pr", "prs", "merge"],
+    &["workflow", "ci", "build", "pipeline", "job", "run"],
+    &["repository", "repo", "repos"],
+    &[
+        "device",
+        "light",
+        "lights",
+        "lamp",
+        "fan",
+        "tv",
+        "plug",
+        "machine",
+        "heater",
+        "appliance",
+    ],
+    &[
+        "thermostat",
+        "heat",
+        "heating",
+        "temperature",
+        "ac",
+        "cooling",
+        "freezing",
+    ],
+    &["security", "alarm", "motion", "sensor"],
+    &["leave", "vacation", "holiday", "pto", "off", "sick"],
+    &["candidate", "applicant", "cv", "resume", "interview"],
+    &[
+        "employee",
+        "colleague",
+        "coworker",
+        "staff",
+        "people",
+        "manager",
+    ],
+    &["expense", "claim", "receipt", "reimbursement"],
+    &["contact", "lead", "person", "customer", "client"],
+    &["deal", "opportunity", "renewal"],
+    &["company", "account", "organisation", "organization", "org"],
 ];
 
 /// Objects of read tools that read files (for requests that name a file).

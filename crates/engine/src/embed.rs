@@ -1,7 +1,11 @@
 //! Embeddings on the inference thread: the pooled embedding context, the grouping of inputs
-//! into decodes, and L2 normalisation.
+//! into decodes, and L2 normalisation. Requests are run a group at a time, taking turns with
+//! generation and with each other, by the [`queue`].
+
+mod queue;
 
 use std::num::NonZeroU32;
+#[cfg(test)]
 use std::ops::Range;
 
 use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
@@ -26,8 +30,10 @@ pub struct Embeddings {
     pub prompt_eval_count: u32,
 }
 
+pub(crate) use queue::{EmbedJob, Embedder};
+
 /// Sequences embedded together in one decode.
-const EMBED_SEQS: u32 = 8;
+pub(crate) const EMBED_SEQS: u32 = 8;
 
 /// An embedding context of `n_ctx` tokens with the model's own pooling.
 pub(crate) fn context<'m>(
@@ -51,67 +57,54 @@ pub(crate) fn context<'m>(
         .map_err(|e| EngineError::Embedding(e.to_string()))
 }
 
-/// Embed token sequences (each cut to the batch size), several per decode.
-pub(crate) fn embed(
+/// Embed one group of token sequences (each at most the context's batch size) in one decode:
+/// one unit vector and one norm per sequence.
+pub(crate) fn embed_group(
     ctx: &mut LlamaContext<'_>,
-    inputs: &[Vec<LlamaToken>],
-) -> Result<Embeddings, EngineError> {
-    let capacity = ctx.n_batch() as usize;
-    let inputs: Vec<&[LlamaToken]> = inputs.iter().map(|v| &v[..v.len().min(capacity)]).collect();
-    let lens: Vec<usize> = inputs.iter().map(|t| t.len()).collect();
-    let mut vectors = Vec::with_capacity(inputs.len());
-    let mut norms = Vec::with_capacity(inputs.len());
-    let mut evaluated = 0u32;
-    let mut batch = LlamaBatch::new(capacity, EMBED_SEQS as i32);
-    for range in groups(&lens, capacity, EMBED_SEQS as usize) {
-        batch.clear();
-        let group = &inputs[range];
-        for (seq, tokens) in group.iter().enumerate() {
-            for (pos, &t) in tokens.iter().enumerate() {
-                batch
-                    .add(t, pos as i32, &[seq as i32], true)
-                    .map_err(|e| EngineError::Embedding(e.to_string()))?;
-            }
-        }
-        ctx.clear_kv_cache();
-        decode(ctx, &mut batch).map_err(|e| EngineError::Embedding(e.to_string()))?;
-        for (seq, tokens) in group.iter().enumerate() {
-            let raw = ctx
-                .embeddings_seq_ith(seq as i32)
+    batch: &mut LlamaBatch<'_>,
+    group: &[&[LlamaToken]],
+) -> Result<Vec<(Vec<f32>, f32)>, EngineError> {
+    batch.clear();
+    for (seq, tokens) in group.iter().enumerate() {
+        for (pos, &t) in tokens.iter().enumerate() {
+            batch
+                .add(t, pos as i32, &[seq as i32], true)
                 .map_err(|e| EngineError::Embedding(e.to_string()))?;
-            let (unit, norm) = normalise(raw);
-            vectors.push(unit);
-            norms.push(norm);
-            evaluated += tokens.len() as u32;
         }
     }
     ctx.clear_kv_cache();
-    Ok(Embeddings {
-        vectors,
-        norms,
-        prompt_eval_count: evaluated,
-    })
+    let decoded = decode(ctx, batch).map_err(|e| EngineError::Embedding(e.to_string()));
+    let out = decoded.and_then(|()| {
+        (0..group.len())
+            .map(|seq| {
+                ctx.embeddings_seq_ith(seq as i32)
+                    .map(normalise)
+                    .map_err(|e| EngineError::Embedding(e.to_string()))
+            })
+            .collect()
+    });
+    ctx.clear_kv_cache();
+    out
 }
 
-/// Split inputs of these lengths (each at most `capacity`) into consecutive groups decoded
-/// together: at most `max_seqs` inputs and `capacity` tokens a group, and never an empty group.
-fn groups(lens: &[usize], capacity: usize, max_seqs: usize) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
+/// How many of the inputs with these lengths (each at most the batch size) to decode together
+/// next: at most `max_seqs` inputs and `budget` tokens, but never none (one input longer than
+/// the budget goes alone).
+pub(crate) fn next_group(
+    lens: impl IntoIterator<Item = usize>,
+    budget: usize,
+    max_seqs: usize,
+) -> usize {
+    let mut n = 0;
     let mut used = 0;
-    for (i, &len) in lens.iter().enumerate() {
-        let n = i - start;
-        if n > 0 && (n == max_seqs || used + len > capacity) {
-            out.push(start..i);
-            start = i;
-            used = 0;
+    for len in lens {
+        if n > 0 && (n == max_seqs || used + len > budget) {
+            break;
         }
         used += len;
+        n += 1;
     }
-    if start < lens.len() {
-        out.push(start..lens.len());
-    }
-    out
+    n
 }
 
 /// The model's own pooling (`<arch>.pooling_type`), mean when it names none.
@@ -149,6 +142,18 @@ fn normalise(v: &[f32]) -> (Vec<f32>, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Consecutive groups, as the queue takes them.
+    fn groups(lens: &[usize], budget: usize, max_seqs: usize) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < lens.len() {
+            let n = next_group(lens[start..].iter().copied(), budget, max_seqs);
+            out.push(start..start + n);
+            start += n;
+        }
+        out
+    }
 
     #[test]
     fn groups_respect_sequence_and_token_limits() {

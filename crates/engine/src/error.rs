@@ -58,6 +58,10 @@ pub enum EngineError {
     #[error("the model's inference thread has stopped")]
     /// The inference thread has stopped.
     WorkerGone,
+    #[error("the model's inference thread panicked: {0}")]
+    /// The inference thread panicked: every request it held failed with this, and the model
+    /// serves nothing more (load it again).
+    Panicked(String),
 }
 
 impl From<hearth_gguf::GgufError> for EngineError {

@@ -1,5 +1,5 @@
 //! Messages from a [`Model`](crate::Model) handle to its inference thread: generation jobs,
-//! embedding requests and shutdown.
+//! embedding requests and shutdown, and how each is failed when the thread goes away.
 
 use std::time::Instant;
 
@@ -32,4 +32,24 @@ pub(crate) enum Command {
         reply: EmbedReply,
     },
     Shutdown,
+    /// Panic on the inference thread (tests of panic containment only).
+    #[cfg(test)]
+    Panic(&'static str),
+}
+
+impl Command {
+    /// Answer this command with `error` instead of running it (the thread is going away).
+    pub(crate) fn fail(self, error: &EngineError) {
+        match self {
+            Command::Generate(job) => {
+                let _ = job.events.send(Event::Error(error.clone()));
+            }
+            Command::Embed { reply, .. } => {
+                let _ = reply.send(Err(error.clone()));
+            }
+            Command::Shutdown => {}
+            #[cfg(test)]
+            Command::Panic(_) => {}
+        }
+    }
 }

@@ -75,6 +75,8 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
     counters: Arc<crate::prompt_cache::Counters>,
+    /// Whether the inference thread panicked.
+    health: Arc<worker::contain::Health>,
 }
 
 impl Drop for Inner {
@@ -125,10 +127,11 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Validate `path` as GGUF, load it through llama.cpp and start its inference thread.
+    /// Validate `path` as a GGUF model llama.cpp can run (header and semantic rules), load it through llama.cpp and start its inference thread.
     /// Blocking: call it from a blocking-capable thread.
     pub fn load(path: &Path, config: LoadConfig) -> Result<Model, EngineError> {
-        let gguf = Arc::new(hearth_gguf::validate(path)?);
+        let gguf = Arc::new(hearth_gguf::validate_model(path)?);
+        crate::hparams::check(path, &gguf)?;
         let backend = llama_backend::backend()?;
         let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
         let llama =
@@ -160,6 +163,8 @@ impl Model {
             .budget
             .store(config.cache_ram_bytes, std::sync::atomic::Ordering::Relaxed);
         let worker_counters = Arc::clone(&counters);
+        let health = Arc::new(worker::contain::Health::default());
+        let worker_health = Arc::clone(&health);
         let name = format!(
             "hearth-{}",
             path.file_stem()
@@ -176,6 +181,7 @@ impl Model {
                     rx,
                     ready_tx,
                     worker_counters,
+                    worker_health,
                 )
             })
             .map_err(|e| EngineError::Context(format!("cannot start inference thread: {e}")))?;
@@ -185,7 +191,10 @@ impl Model {
                 let _ = thread.join();
                 return Err(e);
             }
-            Err(_) => return Err(EngineError::WorkerGone),
+            Err(_) => {
+                let _ = thread.join();
+                return Err(health.gone());
+            }
         };
         let info = ModelInfo {
             path: path.to_owned(),
@@ -210,6 +219,7 @@ impl Model {
                 commands,
                 thread: Some(thread),
                 counters,
+                health,
             }),
         })
     }
@@ -224,10 +234,31 @@ impl Model {
         &self.inner.info
     }
 
+    /// Whether the inference thread still serves. After a panic on it (every request it held
+    /// got [`EngineError::Panicked`]) it never will again: drop this model and load it again.
+    pub fn is_alive(&self) -> bool {
+        self.inner.health.panicked().is_none()
+            && self.inner.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Why new work is refused: the panic, or the thread having stopped; `None` while alive.
+    fn failure(&self) -> Option<EngineError> {
+        (!self.is_alive()).then(|| self.inner.health.gone())
+    }
+
+    /// Send a command to the inference thread (tests of its failure handling).
+    #[cfg(test)]
+    pub(crate) fn send_command(&self, command: Command) {
+        let _ = self.inner.commands.send(command);
+    }
+
     /// Start a generation. Errors in the request itself (bad grammar, prompt too long with
     /// `truncate: false`) are returned here; failures while decoding arrive as [`Event::Error`].
     pub fn generate(&self, request: GenerateRequest) -> Result<Generation, EngineError> {
         let received = Instant::now();
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
         if let Some(n) = request.logprobs {
             if n > 20 {
                 return Err(EngineError::InvalidRequest(
@@ -275,17 +306,22 @@ impl Model {
         self.inner
             .commands
             .send(Command::Generate(Box::new(job)))
-            .map_err(|_| EngineError::WorkerGone)?;
+            .map_err(|_| self.inner.health.gone())?;
         Ok(Generation { rx })
     }
 
     /// Embed each input (mean-pooled unless the model says otherwise, L2-normalised).
-    /// Inputs longer than the context are cut when `truncate`, refused otherwise.
+    /// Inputs longer than the context are cut when `truncate`, refused otherwise. The inference
+    /// thread runs them a group at a time, taking turns with generation; dropping the receiver
+    /// cancels the rest before the next group.
     pub fn embed(
         &self,
         inputs: &[String],
         truncate: bool,
     ) -> Result<oneshot::Receiver<Result<Embeddings, EngineError>>, EngineError> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
         let limit = self.inner.info.context_length;
         let mut batches = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -311,7 +347,7 @@ impl Model {
                 inputs: batches,
                 reply,
             })
-            .map_err(|_| EngineError::WorkerGone)?;
+            .map_err(|_| self.inner.health.gone())?;
         Ok(rx)
     }
 
@@ -394,12 +430,7 @@ impl Model {
         let gbnf = match grammar {
             Grammar::Gbnf(text) => text.clone(),
             Grammar::Json => JSON_GBNF.to_owned(),
-            Grammar::JsonSchema(schema) => {
-                let text = serde_json::to_string(schema)
-                    .map_err(|e| EngineError::Grammar(e.to_string()))?;
-                llama_cpp_2::json_schema_to_grammar(&text)
-                    .map_err(|e| EngineError::Grammar(format!("unsupported JSON schema: {e}")))?
-            }
+            Grammar::JsonSchema(schema) => crate::grammar::json_schema_gbnf(schema)?,
         };
         LlamaSampler::grammar(&self.inner.llama, &gbnf, "root")
             .map_err(|e| EngineError::Grammar(format!("{e}")))?;

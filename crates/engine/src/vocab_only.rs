@@ -16,7 +16,7 @@ use crate::{llama_backend, EngineError};
 /// [`EngineError::InvalidGguf`] / [`EngineError::Io`] when the file is not a readable GGUF,
 /// [`EngineError::Load`] when llama.cpp refuses its vocabulary.
 pub fn tokenize_gguf(path: &Path, text: &str) -> Result<Vec<i32>, EngineError> {
-    hearth_gguf::validate(path)?;
+    hearth_gguf::validate_vocab(path)?;
     let backend = llama_backend::backend()?;
     let params = LlamaModelParams::default().with_vocab_only(true);
     let llama =

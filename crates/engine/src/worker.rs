@@ -9,8 +9,10 @@
 //! conversation continues from them. Evicting cells is the job of slot assignment only.
 //!
 //! Prefixes are shared across slots and kept in host memory when a slot changes hands
-//! ([`sharing`]).
+//! ([`sharing`]). Embedding requests run a group per step between generation steps
+//! ([`embed::Embedder`]). A panic anywhere on the thread is caught ([`contain`]).
 
+pub(crate) mod contain;
 mod sharing;
 
 use std::collections::VecDeque;
@@ -36,7 +38,9 @@ use crate::text::TextStream;
 use crate::{embed, llama_backend::decode};
 use crate::{EngineError, LoadConfig};
 
-/// Thread entry point: build the context, report its per-slot length, then serve until shutdown.
+/// Thread entry point: build the context, report its per-slot length, then serve until
+/// shutdown. A panic is caught: it fails every request and ends the thread ([`contain`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     backend: &'static LlamaBackend,
     model: Arc<LlamaModel>,
@@ -45,13 +49,42 @@ pub(crate) fn run(
     commands: mpsc::Receiver<Command>,
     ready: mpsc::SyncSender<Result<u32, EngineError>>,
     counters: Arc<Counters>,
+    health: Arc<contain::Health>,
 ) {
+    let mut worker = None;
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if let Some(w) = start(backend, &model, config, threads, &ready, counters) {
+            worker.insert(w).serve(&commands);
+        }
+    }));
+    if let Err(payload) = served {
+        contain::fail_everything(
+            &health,
+            payload.as_ref(),
+            worker.as_mut(),
+            &commands,
+            &ready,
+        );
+    }
+    drop(worker);
+    tracing::debug!("inference thread stopped");
+}
+
+/// Build the context and the worker, and report the per-slot context length (or the failure).
+fn start<'m>(
+    backend: &'static LlamaBackend,
+    model: &'m LlamaModel,
+    config: LoadConfig,
+    threads: u32,
+    ready: &mpsc::SyncSender<Result<u32, EngineError>>,
+    counters: Arc<Counters>,
+) -> Option<Worker<'m>> {
     let n_slots = config.parallel.max(1);
-    let n_ctx_slot = match kv::slot_context(&KvShape::of(&model), model.n_ctx_train(), &config) {
+    let n_ctx_slot = match kv::slot_context(&KvShape::of(model), model.n_ctx_train(), &config) {
         Ok(n) => n,
         Err(e) => {
             let _ = ready.send(Err(e));
-            return;
+            return None;
         }
     };
     let threads_batch = config.threads_batch.unwrap_or(threads).max(1);
@@ -68,16 +101,16 @@ pub(crate) fn run(
         Ok(ctx) => ctx,
         Err(e) => {
             let _ = ready.send(Err(EngineError::Context(e.to_string())));
-            return;
+            return None;
         }
     };
     let per_slot = ctx.n_ctx() / n_slots;
     let _ = ready.send(Ok(per_slot));
-    let mut engine = Worker {
+    Some(Worker {
         backend,
-        model: &model,
+        model,
         ctx,
-        embed_ctx: None,
+        embeds: embed::Embedder::new(),
         slots: (0..n_slots as i32).map(Slot::new).collect(),
         queue: VecDeque::new(),
         batch: LlamaBatch::new(batch_size as usize, n_slots as i32),
@@ -87,16 +120,15 @@ pub(crate) fn run(
         threads,
         host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
         counters,
-    };
-    engine.serve(&commands);
-    tracing::debug!("inference thread stopped");
+    })
 }
 
 struct Worker<'m> {
     backend: &'static LlamaBackend,
     model: &'m LlamaModel,
     ctx: LlamaContext<'m>,
-    embed_ctx: Option<LlamaContext<'m>>,
+    /// Embedding requests and their pooled context.
+    embeds: embed::Embedder<'m>,
     slots: Vec<Slot>,
     queue: VecDeque<Box<Job>>,
     batch: LlamaBatch<'static>,
@@ -113,7 +145,9 @@ struct Worker<'m> {
 impl<'m> Worker<'m> {
     fn serve(&mut self, commands: &mpsc::Receiver<Command>) {
         loop {
-            let idle = self.queue.is_empty() && self.slots.iter().all(|s| s.active.is_none());
+            let idle = self.queue.is_empty()
+                && self.embeds.is_empty()
+                && self.slots.iter().all(|s| s.active.is_none());
             if idle {
                 match commands.recv() {
                     Ok(cmd) => {
@@ -138,6 +172,10 @@ impl<'m> Worker<'m> {
             self.drop_cancelled();
             self.assign_slots();
             self.step();
+            // One embedding group per generation step: neither starves the other.
+            let (n_ctx, budget) = (self.n_ctx_slot, self.batch_size);
+            self.embeds
+                .step(self.backend, self.model, n_ctx, self.threads, budget);
         }
     }
 
@@ -146,9 +184,11 @@ impl<'m> Worker<'m> {
         match cmd {
             Command::Generate(job) => self.queue.push_back(job),
             Command::Embed { inputs, reply } => {
-                let _ = reply.send(self.embed(&inputs));
+                self.embeds.push(embed::EmbedJob::new(inputs, reply))
             }
             Command::Shutdown => return false,
+            #[cfg(test)]
+            Command::Panic(message) => panic!("{message}"),
         }
         true
     }
@@ -158,6 +198,7 @@ impl<'m> Worker<'m> {
     /// so the cells hold exactly the prompt chunks prefilled so far and the generated tokens
     /// decoded so far. The sampled-but-undecoded `next_input` is not among them.
     fn drop_cancelled(&mut self) {
+        self.embeds.drop_cancelled();
         self.queue.retain(|job| !job.events.is_closed());
         for slot in &mut self.slots {
             if slot
@@ -370,15 +411,6 @@ impl<'m> Worker<'m> {
             }
             None => active.next_input = Some(token),
         }
-    }
-
-    /// Embed token sequences with a lazily created embedding context (pooled, L2-normalised).
-    fn embed(&mut self, inputs: &[Vec<LlamaToken>]) -> Result<crate::Embeddings, EngineError> {
-        if self.embed_ctx.is_none() {
-            let ctx = embed::context(self.backend, self.model, self.n_ctx_slot, self.threads)?;
-            self.embed_ctx = Some(ctx);
-        }
-        embed::embed(self.embed_ctx.as_mut().expect("created above"), inputs)
     }
 }
 

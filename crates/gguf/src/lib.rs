@@ -9,12 +9,16 @@
 //! This crate has no dependencies beyond `thiserror`: the engine, the model store and the import
 //! paths all use it without pulling in llama.cpp or a server.
 
+#[cfg(feature = "edit")]
+pub mod edit;
 mod error;
 mod info;
 mod reader;
+mod semantic;
 mod types;
 
 pub use error::GgufError;
 pub use info::{GgufInfo, GgufValue, TensorInfo};
 pub use reader::{validate, DEFAULT_ALIGNMENT, MAX_DIMS};
+pub use semantic::{check_model, check_vocab, validate_model, validate_vocab, SemanticError};
 pub use types::{file_type_name, ggml_type, GgmlType};

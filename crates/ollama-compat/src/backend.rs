@@ -54,6 +54,11 @@ pub trait LoadedModel: Send + Sync + 'static {
     fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
         hearth_engine::PromptCacheStats::default()
     }
+    /// Whether it can still serve; `false` once its inference thread has died (a panic), so
+    /// the scheduler unloads it and the next request loads it again.
+    fn alive(&self) -> bool {
+        true
+    }
 }
 
 /// Loads models.
@@ -143,4 +148,17 @@ impl LoadedModel for EngineModel {
     fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
         self.0.prompt_cache()
     }
+
+    fn alive(&self) -> bool {
+        self.0.is_alive()
+    }
+}
+
+/// Checks a model file before it is loaded in-process. The binary supplies one that loads the
+/// file in a short-lived child process first (only it knows its own executable), so a file that
+/// aborts llama.cpp kills the child, not the server; it also refuses files known to be bad.
+pub trait ModelProbe: Send + Sync + std::fmt::Debug + 'static {
+    /// `Ok` to go on and load `path` with `config` in-process; `Err(reason)` refuses the load,
+    /// and the request gets a 400 with `reason` as its error.
+    fn check(&self, path: &Path, config: &LoadConfig) -> BoxFuture<'static, Result<(), String>>;
 }

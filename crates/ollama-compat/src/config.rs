@@ -38,6 +38,12 @@ pub struct ServerConfig {
     /// read-only `/v2/` registry routes here for `hearth serve --registry`). They carry their own
     /// state and must not overlap the API's paths.
     pub extra_routes: Option<axum::Router>,
+    /// Serve the built-in web UI under `/ui/` (off with `--no-ui` / `HEARTH_NO_UI`).
+    pub ui: bool,
+    /// `/v1/responses`: how many responses are kept for `previous_response_id` (0 keeps none).
+    pub responses_max: usize,
+    /// `/v1/responses`: how long a kept response can be continued.
+    pub responses_ttl: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -55,6 +61,9 @@ impl ServerConfig {
             prune: true,
             registry_client: None,
             extra_routes: None,
+            ui: true,
+            responses_max: 1024,
+            responses_ttl: std::time::Duration::from_secs(3600),
         }
     }
 }

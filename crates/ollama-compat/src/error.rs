@@ -92,6 +92,56 @@ impl ApiError {
         );
         resp
     }
+
+    /// The Anthropic status and error `type` for this error (`/v1/messages`): a full queue is
+    /// Anthropic's 529 `overloaded_error`, and a wrongly typed option is the client's 400.
+    pub fn anthropic_kind(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Busy => (
+                StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                "overloaded_error",
+            ),
+            ApiError::Option(_) => (StatusCode::BAD_REQUEST, "invalid_request_error"),
+            other => {
+                let status = other.status();
+                let kind = match status {
+                    StatusCode::BAD_REQUEST => "invalid_request_error",
+                    StatusCode::UNAUTHORIZED => "authentication_error",
+                    StatusCode::FORBIDDEN => "permission_error",
+                    StatusCode::NOT_FOUND => "not_found_error",
+                    StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+                    StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
+                    _ => "api_error",
+                };
+                (status, kind)
+            }
+        }
+    }
+
+    /// This error as an Anthropic-style response (`/v1/messages*`): `{"type": "error",
+    /// "error": {"type", "message"}, "request_id"}`, with the id also in `request-id`.
+    pub fn into_anthropic(self) -> Response {
+        let (status, kind) = self.anthropic_kind();
+        let request_id = anthropic_request_id();
+        let body = serde_json::json!({"type": "error",
+            "error": {"type": kind, "message": self.to_string()}, "request_id": request_id});
+        let mut resp = (status, body.to_string()).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            h.insert("request-id", v);
+        }
+        resp
+    }
+}
+
+/// A fresh Anthropic-style request id: `req_01` and 22 alphanumerics.
+pub fn anthropic_request_id() -> String {
+    let tail: String = (0..22).map(|_| fastrand::alphanumeric()).collect();
+    format!("req_01{tail}")
 }
 
 impl From<EngineError> for ApiError {
@@ -107,6 +157,10 @@ impl From<EngineError> for ApiError {
             EngineError::Embedding(_) => ApiError::BadRequest(e.to_string()),
             // No paths nor internals in these texts: the client may read them.
             EngineError::Template(_) | EngineError::WorkerGone => ApiError::Internal(e.to_string()),
+            // The scheduler drops a model whose thread died: the next request loads it again.
+            EngineError::Panicked(_) => ApiError::Internal(format!(
+                "{e}; the model has been unloaded, retry to reload it"
+            )),
             EngineError::InvalidGguf { .. } | EngineError::Io { .. } | EngineError::Load { .. } => {
                 ApiError::internal_as("the model could not be loaded", e)
             }

@@ -110,6 +110,10 @@ pub fn cors(extra: &[String]) -> CorsLayer {
         header::ACCEPT,
         header::HeaderName::from_static("x-requested-with"),
         header::HeaderName::from_static("openai-beta"),
+        header::HeaderName::from_static("x-api-key"),
+        header::HeaderName::from_static("anthropic-version"),
+        header::HeaderName::from_static("anthropic-beta"),
+        header::HeaderName::from_static("anthropic-dangerous-direct-browser-access"),
     ];
     for h in [
         "arch",
@@ -175,8 +179,19 @@ pub async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> R
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
             .unwrap_or("");
-        if !exempt && !bool::from(given.as_bytes().ct_eq(key.as_bytes())) {
-            return ApiError::Unauthorized.into_response();
+        // Anthropic's clients send the key as `x-api-key`.
+        let x_api_key = req
+            .headers()
+            .get("x-api-key")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let matches = |k: &str| bool::from(k.as_bytes().ct_eq(key.as_bytes()));
+        if !exempt && !matches(given) && !matches(x_api_key) {
+            return if is_anthropic(req.uri().path()) {
+                ApiError::Unauthorized.into_anthropic()
+            } else {
+                ApiError::Unauthorized.into_response()
+            };
         }
     }
     // A declared length over the limit is refused before a byte of the body is read (blob
@@ -196,7 +211,9 @@ pub async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> R
             cfg.body_limit
         );
         let e = ApiError::TooLarge(msg);
-        return if req.uri().path().starts_with("/v1/") {
+        return if is_anthropic(req.uri().path()) {
+            e.into_anthropic()
+        } else if req.uri().path().starts_with("/v1/") {
             e.into_openai()
         } else {
             e.into_response()
@@ -207,6 +224,11 @@ pub async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> R
         *resp.status_mut() = StatusCode::NO_CONTENT;
     }
     resp
+}
+
+/// Whether a path is one of the Anthropic routes, whose errors take Anthropic's shape.
+fn is_anthropic(path: &str) -> bool {
+    path == "/v1/messages" || path.starts_with("/v1/messages/")
 }
 
 /// Count requests by route template and status.

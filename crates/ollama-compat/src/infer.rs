@@ -44,20 +44,21 @@ struct Core {
     _ticket: Ticket,
 }
 
-/// Start generating. The stream holds the model lease and the queue ticket until it ends or is
-/// dropped (a client disconnect drops it, which cancels the generation in the engine).
+/// Start generating; `parser` extracts tool calls when tools were given. The stream holds the
+/// model lease and the queue ticket until it ends or is dropped (a client disconnect drops it,
+/// which cancels the generation in the engine).
 pub fn start(
     state: SharedState,
     lease: Lease,
     ticket: Ticket,
     request: GenerateRequest,
-    tools: bool,
+    parser: Option<ToolParser>,
     started: Instant,
 ) -> Result<BoxStream<'static, Piece>, ApiError> {
     let events = lease.model().generate(request)?;
     let core = Core {
         events,
-        parser: tools.then(ToolParser::default),
+        parser,
         pending: VecDeque::new(),
         finished: false,
         state,

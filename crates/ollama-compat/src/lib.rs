@@ -34,6 +34,7 @@ pub mod scheduler;
 pub mod server;
 pub mod show_info;
 pub mod state;
+pub mod tool_choice;
 pub mod tools;
 pub mod wire;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 use hearth_engine::LoadConfig;
 
-use crate::backend::{LoadedModel, Loader};
+use crate::backend::{LoadedModel, Loader, ModelProbe};
 use crate::error::ApiError;
 use crate::keep_alive::KeepAlive;
 
@@ -36,6 +36,9 @@ pub struct SchedulerConfig {
     pub kv_budget_bytes: Option<u64>,
     /// Host memory per model for prompt states whose slot went to another conversation (0: off).
     pub cache_ram_bytes: u64,
+    /// Asked before each in-process load; a refusal becomes the request's 400 (`None`: load
+    /// every file directly).
+    pub probe: Option<Arc<dyn ModelProbe>>,
 }
 
 impl Default for SchedulerConfig {
@@ -49,6 +52,7 @@ impl Default for SchedulerConfig {
             threads: None,
             kv_budget_bytes: LoadConfig::default().kv_budget_bytes,
             cache_ram_bytes: LoadConfig::default().cache_ram_bytes,
+            probe: None,
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct RunnerStatus {
     pub size: u64,
     /// Prefix reuse and the host-memory prompt cache.
     pub prompt_cache: hearth_engine::PromptCacheStats,
+    /// Requests holding it now (generating, embedding or waiting for a slot).
+    pub busy: usize,
 }
 
 struct Runner {
@@ -155,6 +161,14 @@ impl Drop for Lease {
             return;
         };
         r.refs = r.refs.saturating_sub(1);
+        if !r.model.alive() {
+            // Its inference thread died: unload it now, whoever else still holds it.
+            tracing::warn!(path = %self.path.display(), "model's inference thread died; unloading");
+            let removed = st.runners.remove(&self.path);
+            drop(st);
+            drop(removed);
+            return;
+        }
         if r.refs > 0 {
             return;
         }
@@ -265,6 +279,12 @@ impl Scheduler {
             cache_ram_bytes: self.config.cache_ram_bytes,
             ..LoadConfig::default()
         };
+        if let Some(probe) = &self.config.probe {
+            probe
+                .check(path, &config)
+                .await
+                .map_err(ApiError::BadRequest)?;
+        }
         tracing::info!(model = name, path = %path.display(), "loading model");
         let model = self
             .loader
@@ -299,6 +319,14 @@ impl Scheduler {
 
     fn attach(&self, path: &std::path::Path, keep_alive: Option<KeepAlive>) -> Option<Lease> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.runners.get(path).is_some_and(|r| !r.model.alive()) {
+            // A model whose inference thread died is never handed out: load it again.
+            let dead = st.runners.remove(path);
+            drop(st);
+            tracing::warn!(path = %path.display(), "model's inference thread died; reloading");
+            drop(dead);
+            return None;
+        }
         let r = st.runners.get_mut(path)?;
         r.refs += 1;
         r.last_used = Instant::now();
@@ -359,6 +387,7 @@ impl Scheduler {
                     context_length: facts.context_length,
                     size: facts.size_bytes,
                     prompt_cache: r.model.prompt_cache(),
+                    busy: r.refs,
                 }
             })
             .collect();
@@ -391,6 +420,47 @@ mod tests {
 
     fn loaded(s: &Scheduler) -> Vec<PathBuf> {
         s.status().into_iter().map(|r| r.path).collect()
+    }
+
+    /// Refuses one file by name.
+    #[derive(Debug)]
+    struct RefuseBad;
+
+    impl ModelProbe for RefuseBad {
+        fn check(
+            &self,
+            path: &Path,
+            _: &LoadConfig,
+        ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+            let bad = path.ends_with("bad.gguf");
+            Box::pin(async move {
+                if bad {
+                    Err("model file aborts llama.cpp".into())
+                } else {
+                    Ok(())
+                }
+            })
+        }
+    }
+
+    /// The probe is asked before a load: a refusal is the request's 400 and nothing is loaded.
+    #[tokio::test]
+    async fn a_refused_file_is_never_loaded() {
+        let config = SchedulerConfig {
+            probe: Some(Arc::new(RefuseBad)),
+            ..SchedulerConfig::default()
+        };
+        let loader = FakeLoader::default();
+        let s = Scheduler::new(Arc::new(loader.clone()), config);
+        match s.acquire("bad", Path::new("/m/bad.gguf"), None, None).await {
+            Err(ApiError::BadRequest(m)) => assert_eq!(m, "model file aborts llama.cpp"),
+            other => panic!("expected a 400, got {other:?}"),
+        }
+        assert_eq!(loader.0.loads.load(Ordering::SeqCst), 0);
+        s.acquire("good", Path::new("/m/good.gguf"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(loader.0.loads.load(Ordering::SeqCst), 1);
     }
 
     /// A lease of a model evicted while busy must not release a later load of the same file.

@@ -44,7 +44,7 @@ pub async fn serve_on(
         .await
         .unwrap_or((0, 0));
         if files > 0 {
-            tracing::info!(
+            tracing::warn!(
                 files,
                 bytes,
                 "removed temp files left by interrupted writes"

@@ -102,6 +102,7 @@ pub struct ToolParser {
     buf: String,
     mode: Mode,
     next_index: usize,
+    max_calls: Option<usize>,
 }
 
 impl Default for ToolParser {
@@ -110,11 +111,21 @@ impl Default for ToolParser {
             buf: String::new(),
             mode: Mode::Start,
             next_index: 0,
+            max_calls: None,
         }
     }
 }
 
 impl ToolParser {
+    /// A parser that keeps at most `max_calls` calls and drops the rest
+    /// (`parallel_tool_calls: false`).
+    pub fn with_limit(max_calls: Option<usize>) -> Self {
+        ToolParser {
+            max_calls,
+            ..ToolParser::default()
+        }
+    }
+
     /// Feed generated text; returns what can be emitted now.
     pub fn feed(&mut self, text: &str) -> Vec<Parsed> {
         self.buf.push_str(text);
@@ -197,6 +208,7 @@ impl ToolParser {
             one => vec![one],
         };
         let mut calls = Vec::new();
+        let mut dropped = 0;
         for item in items {
             let obj = item.as_object()?;
             let (name, args) = match obj.get("function").and_then(Value::as_object) {
@@ -213,6 +225,10 @@ impl ToolParser {
                 Some(v) => v.clone(),
                 None => Value::Object(Default::default()),
             };
+            if self.max_calls.is_some_and(|m| self.next_index >= m) {
+                dropped += 1;
+                continue;
+            }
             calls.push(ToolCall {
                 id: call_id(),
                 function: ToolFunction {
@@ -222,6 +238,11 @@ impl ToolParser {
                 },
             });
             self.next_index += 1;
+        }
+        if dropped > 0 {
+            tracing::debug!(dropped, "tool calls beyond the limit dropped");
+            // A well-formed call past the limit is consumed, not shown as text.
+            return Some(calls);
         }
         (!calls.is_empty()).then_some(calls)
     }
@@ -260,6 +281,22 @@ mod tests {
         assert_eq!(c.function.name, "get_weather");
         assert_eq!(c.function.arguments["city"], "Tokyo");
         assert!(c.id.starts_with("call_") && c.id.len() == 13);
+    }
+
+    #[test]
+    fn limit_keeps_the_first_call_only() {
+        let mut p = ToolParser::with_limit(Some(1));
+        let mut out = p.feed("<tool_call>{\"name\": \"a\", \"arguments\": {}}</tool_call>\n");
+        out.extend(p.feed("<tool_call>{\"name\": \"b\", \"arguments\": {}}</tool_call>"));
+        out.extend(p.finish());
+        let calls: Vec<_> = out
+            .iter()
+            .filter_map(|x| match x {
+                Parsed::Call(c) => Some(c.function.name.as_str()),
+                Parsed::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(calls, ["a"], "{out:?}");
     }
 
     #[test]

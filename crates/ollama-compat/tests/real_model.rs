@@ -287,3 +287,173 @@ async fn classify_returns_a_well_formed_token() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+/// Tools for the tool_choice tests: strings are bounded so a forced call always fits.
+fn choice_tools() -> Value {
+    json!([
+        {"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city",
+            "parameters": {"type": "object", "properties": {
+                "city": {"type": "string", "maxLength": 30},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                "required": ["city", "unit"]}}},
+        {"type": "function", "function": {"name": "send_email", "description": "Send an email",
+            "parameters": {"type": "object", "properties": {
+                "to": {"type": "string", "maxLength": 40},
+                "subject": {"type": "string", "maxLength": 40}},
+                "required": ["to", "subject"]}}},
+        {"type": "function", "function": {"name": "search_files", "description": "Search the user's files",
+            "parameters": {"type": "object", "properties": {
+                "query": {"type": "string", "maxLength": 30},
+                "limit": {"type": "integer"}},
+                "required": ["query", "limit"]}}}
+    ])
+}
+
+/// Whether `args` satisfies the parameters schema of the named tool in [`choice_tools`].
+fn valid_arguments(tools: &Value, name: &str, args: &Value) -> bool {
+    let Some(tool) = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == name)
+    else {
+        return false;
+    };
+    let schema = &tool["function"]["parameters"];
+    let (Some(obj), Some(props)) = (args.as_object(), schema["properties"].as_object()) else {
+        return false;
+    };
+    let required = schema["required"].as_array().unwrap();
+    required
+        .iter()
+        .all(|r| obj.contains_key(r.as_str().unwrap()))
+        && obj.iter().all(|(k, v)| match props.get(k) {
+            None => false,
+            Some(p) => match p["type"].as_str() {
+                Some("string") => {
+                    v.as_str().is_some_and(|s| {
+                        p["maxLength"]
+                            .as_u64()
+                            .is_none_or(|m| s.chars().count() as u64 <= m)
+                    }) && p["enum"].as_array().is_none_or(|e| e.contains(v))
+                }
+                Some("integer") => v.is_i64() || v.is_u64(),
+                _ => true,
+            },
+        })
+}
+
+const CHOICE_PROMPTS: [&str; 20] = [
+    "What's the weather like in Paris?",
+    "Email bob@example.com that the meeting moved to 3pm.",
+    "Find my tax documents from last year.",
+    "Tell me a joke about cats.",
+    "Is it going to rain in Tokyo tomorrow?",
+    "Send a thank-you note to alice@example.com.",
+    "Where did I save the slides for the board meeting?",
+    "What is 17 times 23?",
+    "How cold is it in Oslo right now, in fahrenheit?",
+    "Let the team know the release is delayed.",
+    "Search for photos from the beach trip.",
+    "Write a haiku about autumn.",
+    "Do I need an umbrella in London today?",
+    "Email my landlord about the broken heater.",
+    "Look up the contract with Acme Corp.",
+    "Who wrote Pride and Prejudice?",
+    "Weather report for Cairo please.",
+    "Remind carol@example.com to submit her timesheet.",
+    "Find the invoice numbered 4471.",
+    "Translate 'good morning' into Spanish.",
+];
+
+async fn chat_completion(body: Value) -> Value {
+    post("/v1/chat/completions", body).await
+}
+
+/// `required` and a named tool, 20 prompts each (many of which don't ask for any tool): every
+/// answer is one well-formed call to an allowed tool whose arguments fit its schema.
+#[tokio::test]
+async fn tool_choice_required_and_named_are_obeyed() {
+    let _shared = exclusive().read().await;
+    let tools = choice_tools();
+    let cases = CHOICE_PROMPTS.iter().enumerate().map(|(i, prompt)| {
+        let tools = tools.clone();
+        async move {
+            let (choice, allowed): (Value, &[&str]) = if i % 2 == 0 {
+                (
+                    json!("required"),
+                    &["get_weather", "send_email", "search_files"],
+                )
+            } else {
+                (
+                    json!({"type": "function", "function": {"name": "send_email"}}),
+                    &["send_email"],
+                )
+            };
+            let v = chat_completion(json!({
+                "model": MODEL, "temperature": 0, "max_tokens": 120, "tools": tools,
+                "tool_choice": choice, "parallel_tool_calls": false,
+                "messages": [{"role": "user", "content": prompt}],
+            }))
+            .await;
+            (prompt, allowed, v)
+        }
+    });
+    // In waves of the server's 4 slots, so that no request waits behind the whole set.
+    let mut answers = Vec::new();
+    let mut cases = cases.collect::<Vec<_>>().into_iter();
+    loop {
+        let wave: Vec<_> = cases.by_ref().take(4).collect();
+        if wave.is_empty() {
+            break;
+        }
+        answers.extend(futures::future::join_all(wave).await);
+    }
+    for (prompt, allowed, v) in answers {
+        let choice = &v["choices"][0];
+        assert_eq!(choice["finish_reason"], "tool_calls", "{prompt}: {v}");
+        let calls = choice["message"]["tool_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 1, "{prompt}: parallel_tool_calls false: {v}");
+        let name = calls[0]["function"]["name"].as_str().unwrap();
+        assert!(allowed.contains(&name), "{prompt}: {name} not allowed: {v}");
+        let args: Value =
+            serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
+        assert!(
+            valid_arguments(&tools, name, &args),
+            "{prompt}: arguments don't fit the schema: {v}"
+        );
+    }
+}
+
+/// `none`: no call, even when the user asks for exactly what a tool does; an unknown named tool
+/// is a 400 in OpenAI's shape.
+#[tokio::test]
+async fn tool_choice_none_and_unknown() {
+    let _shared = exclusive().read().await;
+    let tools = choice_tools();
+    for prompt in &CHOICE_PROMPTS[..4] {
+        let v = chat_completion(json!({
+            "model": MODEL, "temperature": 0, "max_tokens": 40, "tools": tools,
+            "tool_choice": "none",
+            "messages": [{"role": "system", "content": "Always answer with a <tool_call>."},
+                         {"role": "user", "content": prompt}],
+        }))
+        .await;
+        let choice = &v["choices"][0];
+        assert!(choice["message"].get("tool_calls").is_none(), "{v}");
+        assert_ne!(choice["finish_reason"], "tool_calls", "{v}");
+    }
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", base()))
+        .json(&json!({"model": MODEL, "tools": tools, "tool_choice": {"type": "function", "function": {"name": "nope"}},
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("nope"),
+        "{v}"
+    );
+}

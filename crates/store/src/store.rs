@@ -197,7 +197,8 @@ impl Store {
     /// Remove what interrupted writes left behind: temp files ([`TEMP_PREFIXES`]) in
     /// `blobs/` and under `manifests/` not modified for `idle` (a live transfer writes
     /// continuously, so its file stays young). A resumable pull's `sha256-<hex>-partial` file is
-    /// kept for resuming. Returns the files removed and the bytes freed.
+    /// kept for resuming, unless its blob is complete already (nothing is left to resume) or its
+    /// name is not a digest's. Returns the files removed and the bytes freed.
     pub fn sweep_temp_files(&self, idle: std::time::Duration) -> (usize, u64) {
         fn walk(dir: &Path, idle: std::time::Duration, out: &mut (usize, u64)) {
             let Ok(entries) = std::fs::read_dir(dir) else {
@@ -212,7 +213,12 @@ impl Store {
                 }
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                let temp = TEMP_PREFIXES.iter().any(|p| name.starts_with(p));
+                let temp = TEMP_PREFIXES.iter().any(|p| name.starts_with(p))
+                    || name.strip_suffix("-partial").is_some_and(|blob| {
+                        let hex = blob.strip_prefix("sha256-").unwrap_or("");
+                        let digest = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+                        !digest || path.with_file_name(blob).is_file()
+                    });
                 let old = meta
                     .modified()
                     .ok()
@@ -516,6 +522,17 @@ mod tests {
             (2, 24)
         );
         assert!(!import.exists() && !link.exists());
+        // A partial file whose blob is complete has nothing left to resume; junk named like a
+        // partial file goes too; the resumable one stays.
+        let done = "e".repeat(64);
+        write(blobs.join(format!("sha256-{done}")), 9, true);
+        let stale = write(blobs.join(format!("sha256-{done}-partial")), 8, true);
+        let junk = write(blobs.join("sha256-nothex-partial"), 6, true);
+        assert_eq!(
+            store.sweep_temp_files(std::time::Duration::from_secs(600)),
+            (2, 14)
+        );
+        assert!(!stale.exists() && !junk.exists() && partial.exists());
     }
 
     #[tokio::test]

@@ -7,12 +7,13 @@ use std::io::{Seek, Write};
 use std::path::PathBuf;
 
 use futures::StreamExt;
-use hearth_store::manifest::MEDIA_MANIFEST;
+use hearth_store::manifest::{MEDIA_MANIFEST, MEDIA_MODEL};
 use hearth_store::names::ModelName;
 use hearth_store::{Digest, Manifest, Store};
 use serde_json::{json, Value};
 
 use crate::error::{io, AirgapError, Result};
+use crate::gguf_import::check_model_blob;
 use crate::hashing::sha256_file;
 
 const MAX_MANIFEST: usize = 1 << 20;
@@ -53,14 +54,23 @@ pub async fn pull(
         .chain(&manifest.layers)
         .map(|layer| {
             Digest::parse(&layer.digest)
-                .map(|d| (d, layer.size))
+                .map(|d| (d, layer.size, layer.media_type == MEDIA_MODEL))
                 .ok_or_else(|| {
                     AirgapError::Invalid(format!("registry sent a bad digest {:?}", layer.digest))
                 })
         })
         .collect::<Result<Vec<_>>>()?;
-    for (digest, size) in layers {
+    for (digest, size, is_model) in layers {
         fetch_blob(&http, &base, store, &digest, size, &mut progress).await?;
+        if is_model {
+            // Weights llama.cpp would abort on are refused before any manifest names them;
+            // a blob this pull brought in goes again.
+            let what = format!("pulled blob {}", digest.wire());
+            if let Err(e) = check_model_blob(&store.blob_path(&digest), &what) {
+                store.prune(vec![digest.wire()]);
+                return Err(e);
+            }
+        }
     }
     progress(json!({"status": "verifying sha256 digest"}));
     crate::archive::check_complete(store, name, &manifest)?;

@@ -91,7 +91,17 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
             ..ChatChunk::default()
         })));
     }
-    let tool_defs = body.tools.unwrap_or_default();
+    let tools = crate::tool_choice::plan(
+        body.tools.unwrap_or_default(),
+        body.tool_choice.as_ref(),
+        body.parallel_tool_calls,
+        |schema| hearth_engine::json_schema_gbnf(schema).map_err(|e| e.to_string()),
+    )?;
+    let grammar = match &tools.grammar {
+        Some(gbnf) => Some(hearth_engine::Grammar::Gbnf(gbnf.clone())),
+        None => grammar,
+    };
+    let tool_defs = tools.tools;
     let native_tools = prompt::template_renders_tools(&st.catalog.template_text(&record));
     let ticket = st.scheduler.admit()?;
     let lease = common::lease(st, &record, body.keep_alive).await?;
@@ -117,7 +127,9 @@ pub async fn prepare(st: &SharedState, body: ChatBody) -> ApiResult<super::gener
         lease,
         ticket,
         request,
-        !tool_defs.is_empty(),
+        tools
+            .parse
+            .then(|| crate::tools::ToolParser::with_limit(tools.max_calls)),
         started,
     )?;
     Ok(super::generate::Step::Run(Prepared {

@@ -165,8 +165,23 @@ fn from_files(st: &SharedState, files: &BTreeMap<String, String>) -> ApiResult<M
             return Err(ApiError::bad(format!("blob \"{digest}\" not found")));
         }
         if gguf.is_none() {
-            if let Ok(info) = hearth_store::gguf::validate(&path) {
-                gguf = Some((d, path, info));
+            // A GGUF is checked in full here, so a file llama.cpp would abort on is refused
+            // now with the field at fault, not at its first use.
+            match hearth_store::gguf::validate(&path) {
+                Ok(info) => {
+                    hearth_store::gguf::check_model(&info).map_err(|e| {
+                        ApiError::bad(format!("invalid model file \"{file}\": {e}"))
+                    })?;
+                    gguf = Some((d, path, info));
+                }
+                Err(hearth_store::gguf::GgufError::Invalid { reason, .. })
+                    if !reason.starts_with("bad magic") =>
+                {
+                    return Err(ApiError::bad(format!(
+                        "invalid model file \"{file}\": {reason}"
+                    )));
+                }
+                Err(_) => {}
             }
         }
     }

@@ -129,7 +129,7 @@ pub async fn prepare(st: &SharedState, body: GenerateBody) -> ApiResult<Step> {
         truncate: body.truncate.unwrap_or(true),
     };
     let load_ns = lease.load_duration.as_nanos() as u64;
-    let pieces = infer::start(st.clone(), lease, ticket, request, false, started)?;
+    let pieces = infer::start(st.clone(), lease, ticket, request, None, started)?;
     Ok(Step::Run(Prepared {
         pieces,
         load_ns,

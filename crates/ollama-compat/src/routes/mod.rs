@@ -1,5 +1,6 @@
 //! The router: every endpoint module's routes merged, guards and limits layered on top.
 
+pub mod anthropic;
 pub mod blobs;
 pub mod chat;
 pub mod classify;
@@ -10,7 +11,9 @@ pub mod generate;
 pub mod models;
 pub mod openai;
 pub mod registry;
+pub mod server_info;
 pub mod stream;
+pub mod ui;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
@@ -51,20 +54,31 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/models", get(openai::list_models))
         .route("/v1/models/{model}", get(openai::get_model))
         .route("/v1/embeddings", post(openai::embeddings))
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/metrics", get(metrics))
+        .route("/api/hearth/server", get(server_info::handler))
         .with_state(state.clone());
+    let app = app.merge(openai::responses::routes(&state));
     let app = match state.config.extra_routes.clone() {
         Some(extra) => app.merge(extra),
         None => app,
     };
-    app.fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+    let app = app
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed")
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(state.clone(), crate::guard::track))
         .layer(cors)
-        .layer(from_fn_with_state(state, crate::guard::guard))
+        .layer(from_fn_with_state(state.clone(), crate::guard::guard));
+    // The web UI under /ui/ (`GET /` stays Ollama's plain answer).
+    if state.config.ui {
+        ui::mount(app, state)
+    } else {
+        app
+    }
 }
 
 /// `GET /metrics`.
@@ -90,8 +104,12 @@ async fn metrics(State(st): State<SharedState>) -> Response {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_anthropic;
+#[cfg(test)]
 mod tests_classify;
 #[cfg(test)]
 mod tests_readonly;
 #[cfg(test)]
 mod tests_registry;
+#[cfg(test)]
+mod tests_responses;

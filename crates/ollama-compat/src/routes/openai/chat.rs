@@ -69,6 +69,8 @@ async fn chat_inner(st: SharedState, body: ChatCompletionBody) -> ApiResult<Resp
         think,
         logprobs: body.logprobs.unwrap_or(false),
         top_logprobs: body.top_logprobs.unwrap_or(0),
+        tool_choice: crate::tool_choice::from_openai(body.tool_choice.as_ref())?,
+        parallel_tool_calls: body.parallel_tool_calls,
         ..ChatBody::default()
     };
     let Step::Run(prepared) = chat::prepare(&st, native).await? else {

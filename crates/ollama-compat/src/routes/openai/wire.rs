@@ -94,6 +94,12 @@ pub struct ChatCompletionBody {
     /// Tool definitions.
     #[serde(default)]
     pub tools: Option<Vec<Value>>,
+    /// `none`, `auto`, `required` or a named function: obeyed by grammar.
+    #[serde(default)]
+    pub tool_choice: Option<Value>,
+    /// `false`: at most one call.
+    #[serde(default)]
+    pub parallel_tool_calls: Option<bool>,
     /// Log-probabilities.
     #[serde(default)]
     pub logprobs: Option<bool>,

@@ -1,0 +1,242 @@
+//! Which model files the serving process is loading or running, kept in a small state file
+//! (`hearth-state/serving-<pid>.json` in the store) so that the supervisor can tell which model
+//! was at work when the process died. A [`TrackingLoader`] wraps the real loader: a file counts
+//! as at work while it loads and while one of its generations or embeddings runs. The file is
+//! rewritten only when the set of files at work changes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use hearth_engine::{ChatMessage, Embeddings, EngineError, GenerateRequest, LoadConfig};
+use hearth_ollama_compat::backend::{EventStream, LoadedFacts, LoadedModel, Loader};
+
+use super::record::STATE_DIR;
+use super::ModelFiles;
+
+/// The state file of the serving process `pid`.
+pub fn state_path(models_dir: &Path, pid: u32) -> PathBuf {
+    models_dir
+        .join(STATE_DIR)
+        .join(format!("serving-{pid}.json"))
+}
+
+/// Read and remove the state file of a serving process that is gone: the digests it was
+/// loading or running.
+pub fn take(models_dir: &Path, pid: u32) -> Vec<String> {
+    let path = state_path(models_dir, pid);
+    let digests = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    digests
+}
+
+/// The files at work in this process, mirrored to its state file.
+#[derive(Debug)]
+pub struct ServingState {
+    path: PathBuf,
+    at_work: Mutex<HashMap<String, usize>>,
+}
+
+impl ServingState {
+    /// State of this process in the store `models_dir`.
+    pub fn new(models_dir: &Path) -> Arc<Self> {
+        let state = Arc::new(ServingState {
+            path: state_path(models_dir, std::process::id()),
+            at_work: Mutex::new(HashMap::new()),
+        });
+        state.write(&HashMap::new());
+        state
+    }
+
+    /// Count `digest` as at work until the guard drops.
+    pub fn enter(self: &Arc<Self>, digest: &str) -> AtWork {
+        let mut map = self.at_work.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(digest.to_owned()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.write(&map);
+        }
+        AtWork {
+            state: Arc::clone(self),
+            digest: digest.to_owned(),
+        }
+    }
+
+    fn write(&self, map: &HashMap<String, usize>) {
+        let digests: Vec<&String> = map
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, _)| d)
+            .collect();
+        let bytes = serde_json::to_vec(&digests).unwrap_or_default();
+        // Write and rename (no fsync: the file only has to outlive this process, not the machine).
+        let tmp = self.path.with_extension("json.tmp");
+        let written = self
+            .path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&tmp, &bytes))
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = written {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot write the serving state");
+        }
+    }
+}
+
+/// One loading or running use of a file; dropping it ends the use.
+#[derive(Debug)]
+pub struct AtWork {
+    state: Arc<ServingState>,
+    digest: String,
+}
+
+impl Drop for AtWork {
+    fn drop(&mut self) {
+        let mut map = self.state.at_work.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.digest) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.digest);
+                self.state.write(&map);
+            }
+        }
+    }
+}
+
+/// A loader that records which files are at work (the bundled models are never blamed).
+pub struct TrackingLoader {
+    /// The real loader.
+    pub inner: Arc<dyn Loader>,
+    /// Digests of files, and which are trusted.
+    pub files: Arc<ModelFiles>,
+    /// This process's state.
+    pub state: Arc<ServingState>,
+}
+
+impl Loader for TrackingLoader {
+    fn load(
+        &self,
+        path: &Path,
+        config: LoadConfig,
+    ) -> BoxFuture<'static, Result<Arc<dyn LoadedModel>, EngineError>> {
+        let (inner, files, state) = (
+            Arc::clone(&self.inner),
+            Arc::clone(&self.files),
+            Arc::clone(&self.state),
+        );
+        let path = path.to_owned();
+        Box::pin(async move {
+            let digest = {
+                let (files, path) = (Arc::clone(&files), path.clone());
+                tokio::task::spawn_blocking(move || files.untrusted_digest(&path))
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(digest) = digest else {
+                return inner.load(&path, config).await;
+            };
+            let _loading = state.enter(&digest);
+            let model = inner.load(&path, config).await?;
+            Ok(Arc::new(TrackedModel {
+                inner: model,
+                digest,
+                state,
+            }) as Arc<dyn LoadedModel>)
+        })
+    }
+}
+
+/// A loaded model whose generations and embeddings count as work on its file.
+struct TrackedModel {
+    inner: Arc<dyn LoadedModel>,
+    digest: String,
+    state: Arc<ServingState>,
+}
+
+impl LoadedModel for TrackedModel {
+    fn facts(&self) -> LoadedFacts {
+        self.inner.facts()
+    }
+
+    fn generate(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
+        let guard = self.state.enter(&self.digest);
+        let stream = self.inner.generate(request)?;
+        // The guard lives as long as the stream: dropping it (done or abandoned) ends the work.
+        Ok(Box::pin(stream.map(move |event| {
+            let _ = &guard;
+            event
+        })))
+    }
+
+    fn embed(
+        &self,
+        inputs: Vec<String>,
+        truncate: bool,
+    ) -> BoxFuture<'static, Result<Embeddings, EngineError>> {
+        let guard = self.state.enter(&self.digest);
+        let work = self.inner.embed(inputs, truncate);
+        Box::pin(async move {
+            let out = work.await;
+            drop(guard);
+            out
+        })
+    }
+
+    fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[serde_json::Value]>,
+        add_generation_prompt: bool,
+    ) -> Result<String, EngineError> {
+        self.inner
+            .render_chat(messages, tools, add_generation_prompt)
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<i32> {
+        self.inner.tokenize(text)
+    }
+
+    fn detokenize(&self, tokens: &[i32]) -> String {
+        self.inner.detokenize(tokens)
+    }
+
+    fn generator(&self) -> Arc<dyn hearth_engine::Generator> {
+        self.inner.generator()
+    }
+
+    fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
+        self.inner.prompt_cache()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_file_lists_files_at_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ServingState::new(dir.path());
+        let pid = std::process::id();
+        let read = || -> Vec<String> {
+            serde_json::from_slice(&std::fs::read(state_path(dir.path(), pid)).unwrap()).unwrap()
+        };
+        assert!(read().is_empty());
+        let a = state.enter("aa");
+        let a2 = state.enter("aa");
+        assert_eq!(read(), vec!["aa".to_owned()]);
+        drop(a);
+        assert_eq!(read(), vec!["aa".to_owned()], "one use is still running");
+        drop(a2);
+        assert!(read().is_empty());
+        let _b = state.enter("bb");
+        assert_eq!(take(dir.path(), pid), vec!["bb".to_owned()]);
+        assert!(!state_path(dir.path(), pid).exists());
+    }
+}
