@@ -254,10 +254,23 @@ fn a_child_killed_by_sigabrt_is_restarted_and_sigterm_exits_zero() {
     let mut server = Server::start(store.path(), &[], &[]);
     let first = server.one_child();
     assert_eq!(generate(server.port, "smollm2:135m").0, 200);
+    let killed = Instant::now();
     kill(Pid::from_raw(first as i32), Signal::SIGABRT).unwrap();
-    // The next request waits in the supervisor's socket backlog and is served by the new child.
+    // The signal lands asynchronously: until the child is gone, it may still take a request
+    // (and lose it). Once it is gone, the next request waits in the supervisor's socket backlog
+    // and is served by the new child.
+    while server.children().contains(&first) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "the child survived SIGABRT"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let ready = server.wait_ready(Duration::from_secs(2));
-    eprintln!("served again {ready:?} after the kill");
+    eprintln!(
+        "served again {:?} after the kill",
+        killed.elapsed().max(ready)
+    );
     let (status, body) = generate(server.port, "smollm2:135m");
     assert_eq!(status, 200, "{body}");
     let second = server.one_child();
