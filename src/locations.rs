@@ -48,6 +48,11 @@ pub fn models_dir_from_env() -> PathBuf {
     models_dir(std::env::var_os("OLLAMA_MODELS").map(PathBuf::from))
 }
 
+/// An activated bundle's own store (its models were verified against the bundle's digests).
+pub fn bundle_store() -> Option<PathBuf> {
+    activated().and_then(|a| a.store.clone())
+}
+
 /// Read-only stores, in order: an activated bundle's own store models, then
 /// `HEARTH_EXTRA_MODELS` (empty entries skipped).
 pub fn read_only_stores() -> Vec<PathBuf> {

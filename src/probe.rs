@@ -36,13 +36,20 @@ pub const TEST_ABORT_ENV: &str = "HEARTH_PROBE_TEST_ABORT";
 pub struct ModelFiles {
     trusted: HashSet<String>,
     trusted_paths: HashMap<PathBuf, String>,
+    trusted_dirs: Vec<PathBuf>,
     cache: Mutex<HashMap<PathBuf, String>>,
 }
 
 impl ModelFiles {
     /// The bundled models are trusted: their files were verified against the manifest's sha256.
-    pub fn new(builtin: &[hearth_store::catalog::BuiltinEntry]) -> Self {
+    /// So is every file under `trusted_dirs` (a bundled executable's own store, verified against
+    /// the digests its builder recorded when it was unpacked).
+    pub fn new(
+        builtin: &[hearth_store::catalog::BuiltinEntry],
+        trusted_dirs: Vec<PathBuf>,
+    ) -> Self {
         ModelFiles {
+            trusted_dirs,
             trusted: builtin.iter().map(|b| b.sha256.clone()).collect(),
             trusted_paths: builtin
                 .iter()
@@ -80,6 +87,9 @@ impl ModelFiles {
 
     /// The digest of a file that is not one of the bundled models (`None` for those).
     pub fn untrusted_digest(&self, path: &Path) -> Option<String> {
+        if self.trusted_dirs.iter().any(|d| path.starts_with(d)) {
+            return None;
+        }
         self.digest(path).filter(|d| !self.trusted.contains(d))
     }
 }
@@ -160,7 +170,10 @@ pub fn install(
     probe: Option<Option<Duration>>,
     supervised: bool,
 ) -> Arc<dyn hearth_ollama_compat::backend::Loader> {
-    let files = Arc::new(ModelFiles::new(builtin));
+    let files = Arc::new(ModelFiles::new(
+        builtin,
+        crate::locations::bundle_store().into_iter().collect(),
+    ));
     if let Some(timeout) = probe {
         config.scheduler.probe = Some(Arc::new(ChildProbe {
             models_dir: config.models_dir.clone(),

@@ -49,7 +49,8 @@ impl ServingState {
             path: state_path(models_dir, std::process::id()),
             at_work: Mutex::new(HashMap::new()),
         });
-        state.write(&HashMap::new());
+        // Nothing is written until a file is at work: a store (a bundle user's, say) that only
+        // serves the built-in models is never touched.
         state
     }
 
@@ -73,6 +74,15 @@ impl ServingState {
             .filter(|(_, n)| **n > 0)
             .map(|(d, _)| d)
             .collect();
+        if digests.is_empty() {
+            match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "cannot clear the serving state");
+                }
+                _ => {}
+            }
+            return;
+        }
         let bytes = serde_json::to_vec(&digests).unwrap_or_default();
         // Write and rename (no fsync: the file only has to outlive this process, not the machine).
         let tmp = self.path.with_extension("json.tmp");
@@ -225,9 +235,15 @@ mod tests {
         let state = ServingState::new(dir.path());
         let pid = std::process::id();
         let read = || -> Vec<String> {
-            serde_json::from_slice(&std::fs::read(state_path(dir.path(), pid)).unwrap()).unwrap()
+            std::fs::read(state_path(dir.path(), pid))
+                .map(|b| serde_json::from_slice(&b).unwrap())
+                .unwrap_or_default()
         };
-        assert!(read().is_empty());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing is written before a file is at work"
+        );
         let a = state.enter("aa");
         let a2 = state.enter("aa");
         assert_eq!(read(), vec!["aa".to_owned()]);
@@ -235,6 +251,10 @@ mod tests {
         assert_eq!(read(), vec!["aa".to_owned()], "one use is still running");
         drop(a2);
         assert!(read().is_empty());
+        assert!(
+            !state_path(dir.path(), pid).exists(),
+            "an idle process has no file"
+        );
         let _b = state.enter("bb");
         assert_eq!(take(dir.path(), pid), vec!["bb".to_owned()]);
         assert!(!state_path(dir.path(), pid).exists());
