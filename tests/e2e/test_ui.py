@@ -399,7 +399,10 @@ def models_page_lists_details_loaded_models_copy_and_delete():
     wait(lambda: not d.find_elements(By.CSS_SELECTOR, "#models-table tr[data-model='ui-e2e/copy:v1']"), 10, "the row to go")
     d.find_element(By.CSS_SELECTOR, f"#ps-table tr[data-model='{MODEL}'] button.unload").click()
     wait(lambda: MODEL not in http("GET", HOST + "/api/ps")[1], 20, "the unload")
-    wait(lambda: d.find_element(By.ID, "ps-empty").is_displayed(), 10, "'No model is loaded'")
+    # Other suites sharing this server may have other models loaded: only this row must go.
+    wait(lambda: not d.find_elements(By.CSS_SELECTOR, f"#ps-table tr[data-model='{MODEL}']"), 10, "the unloaded model's row to go")
+    if not json.loads(http("GET", HOST + "/api/ps")[1])["models"]:
+        wait(lambda: d.find_element(By.ID, "ps-empty").is_displayed(), 10, "'No model is loaded'")
 
 
 @check
@@ -423,7 +426,8 @@ def pull_from_a_second_hearth_registry_shows_progress():
 
     wait(done, 120, "the pull to succeed")
     assert d.find_element(By.ID, "pull-progress").get_attribute("value") == "100" and d.find_element(By.ID, "pull-percent").text == "100 %"
-    assert max(values) == 100, values
+    # The bar moved through intermediate values on its way (the last poll may precede 100).
+    assert any(0 < v < 100 for v in values), values
     wait(lambda: d.find_elements(By.CSS_SELECTOR, f"#models-table tr[data-model='{remote}']"), 10, "the pulled model in the list")
     shot(d, "models-pull")
     status, _, _ = http("DELETE", HOST + "/api/delete", {"model": remote})
