@@ -55,6 +55,15 @@ pub struct ToolPlan {
     pub max_calls: Option<usize>,
 }
 
+/// The tool definitions the model is shown: none for `tool_choice: none`, else all of them.
+/// [`plan`] and the token count of `/v1/messages/count_tokens` both follow this one rule.
+pub fn shown_tools(tools: Vec<Value>, choice: Option<&ToolChoice>) -> Vec<Value> {
+    match choice {
+        Some(ToolChoice::None) => Vec::new(),
+        _ => tools,
+    }
+}
+
 /// Plan a turn. `to_gbnf` turns a JSON schema into GBNF with a `root` rule (the engine's
 /// llama.cpp converter in production).
 pub fn plan(
@@ -63,13 +72,14 @@ pub fn plan(
     parallel: Option<bool>,
     to_gbnf: impl Fn(&Value) -> Result<String, String>,
 ) -> Result<ToolPlan, ApiError> {
+    let tools = shown_tools(tools, choice);
     let choice = choice.cloned().unwrap_or_default();
     let single = parallel == Some(false);
     let max_calls = single.then_some(1);
     let forced: Vec<&Value> = match &choice {
         ToolChoice::None => {
             return Ok(ToolPlan {
-                tools: Vec::new(),
+                tools,
                 grammar: None,
                 parse: false,
                 max_calls: None,

@@ -326,6 +326,27 @@ async fn count_tokens_is_the_rendered_prompt() {
     }
 }
 
+/// `tool_choice: none` hides the tools from the counted prompt, as it does from the turn's.
+#[tokio::test]
+async fn count_tokens_leaves_out_tools_hidden_by_tool_choice_none() {
+    let a = app();
+    let mut counts = Vec::new();
+    for extra in [
+        json!({}),
+        json!({"tools": [weather_tool()]}),
+        json!({"tools": [weather_tool()], "tool_choice": {"type": "none"}}),
+    ] {
+        let (s, v) = post(&a, "/v1/messages/count_tokens", body(extra)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        counts.push(v["input_tokens"].as_u64().unwrap());
+    }
+    assert!(counts[1] > counts[0], "the tools are counted: {counts:?}");
+    assert_eq!(
+        counts[2], counts[0],
+        "tool_choice none still counts the tools: {counts:?}"
+    );
+}
+
 #[tokio::test]
 async fn request_errors_are_anthropic_errors() {
     let a = app();

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::openai_json;
 use crate::prompt::{self, Modelfile, Request};
 use crate::state::SharedState;
+use crate::tool_choice;
 use crate::wire::{Message, ToolChoice};
 use hearth_store::catalog::ModelRecord;
 use hearth_store::gguf::GgufValue;
@@ -50,12 +51,9 @@ async fn inner(st: SharedState, body: Value) -> ApiResult<Response> {
     Ok(openai_json(&j!({ "input_tokens": n })))
 }
 
-/// The tools the model is shown: none for `tool_choice: none`, as the native path does.
+/// The tools the model is shown, by the native path's rule (`tool_choice::shown_tools`).
 pub(super) fn shown_tools(tools: Option<&[Value]>, choice: Option<&ToolChoice>) -> Vec<Value> {
-    match choice {
-        Some(ToolChoice::None) => Vec::new(),
-        _ => tools.unwrap_or_default().to_vec(),
-    }
+    tool_choice::shown_tools(tools.unwrap_or_default().to_vec(), choice)
 }
 
 /// The prompt's token count, rendered exactly as the native chat renders it.
