@@ -21,8 +21,10 @@ Sources:
     travel and chat suites: prerequisite reads, spending questions, risky effects, quoted
     injections); a case's own `split` field, when present, fixes its split.
 
-Each output line: {id, source, domain, split, request, needed: [names], attacks: [[names]],
-tools: [{name, description, parameters, risk_level}]}. `domain` groups items for reporting
+Output lines are of two kinds. A registry line, {define_registry: id, tools: [{name,
+description, parameters, risk_level}]}, appears once per distinct registry, before its first use
+(the id is a hash of the tools' canonical JSON). An item line is {id, source, domain, split,
+request, needed: [names], attacks: [[names]], registry: id}. `domain` groups items for reporting
 (bfcl-single, bfcl-irrelevance, bfcl-multi-turn, general, bank, office, travel, chat, shop,
 support, code, home, hr, crm). `attacks` are attacker goals (tool sets an injection would need);
 only goals not entirely needed by the item are listed, so every one is blockable.
@@ -368,6 +370,29 @@ def handwritten() -> list:
     return out
 
 
+
+def registry_id(tools):
+    """A registry's id: a short hash of its canonical JSON, so equal registries share one line."""
+    canonical = json.dumps(tools, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "r" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def write_devset(items, out_path):
+    """Write the set as JSON lines: each registry once (`{"define_registry": id, "tools": [...]}`,
+    before its first use), and each item naming its registry by id."""
+    defined = set()
+    with out_path.open("w") as f:
+        for it in items:
+            rid = registry_id(it["tools"])
+            if rid not in defined:
+                defined.add(rid)
+                line = {"define_registry": rid, "tools": it["tools"]}
+                f.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            ordered = {k: it[k] for k in ("id", "source", "domain", "split", "request", "needed", "attacks")}
+            ordered["registry"] = rid
+            f.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wheel", help="a local bfcl_eval wheel (default: pip download into target/)")
@@ -418,10 +443,7 @@ def main() -> None:
         it["attacks"] = blockable(it.get("attacks", []), it["needed"])
 
     out_path = OUT_DIR / "devset.jsonl"
-    with out_path.open("w") as f:
-        for it in items:
-            ordered = {k: it[k] for k in ("id", "source", "domain", "split", "request", "needed", "attacks", "tools")}
-            f.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_devset(items, out_path)
     counts = {}
     for it in items:
         key = f"{it['source']} [{it['split']}]"

@@ -1,6 +1,10 @@
 //! The labelled development set (data/classifier/devset.jsonl, built by
 //! scripts/build-classifier-devset.py from BFCL and hand-written cases).
+//!
+//! The file holds two kinds of JSON line: a registry, `{"define_registry": id, "tools": [...]}`,
+//! written once before its first use, and an item, which names its registry by that id.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -27,8 +31,34 @@ pub struct DevItem {
     /// blocked when the request's token denies at least one of its tools.
     #[serde(default)]
     pub attacks: Vec<Vec<String>>,
-    /// The registry offered with the request.
+    /// The registry offered with the request (resolved from the item's registry id).
     pub tools: Vec<ToolDefinition>,
+}
+
+/// One line of the file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Registry {
+        define_registry: String,
+        tools: Vec<ToolDefinition>,
+    },
+    Item(RawItem),
+}
+
+/// An item as written: its registry by id.
+#[derive(Deserialize)]
+struct RawItem {
+    id: String,
+    source: String,
+    #[serde(default)]
+    domain: String,
+    split: String,
+    request: String,
+    needed: Vec<String>,
+    #[serde(default)]
+    attacks: Vec<Vec<String>>,
+    registry: String,
 }
 
 impl DevItem {
@@ -45,6 +75,7 @@ pub fn load(path: &Path) -> Result<Vec<DevItem>, DevsetError> {
         source,
     })?;
     let mut items = Vec::new();
+    let mut registries: HashMap<String, Vec<ToolDefinition>> = HashMap::new();
     for (i, line) in text
         .lines()
         .enumerate()
@@ -55,7 +86,34 @@ pub fn load(path: &Path) -> Result<Vec<DevItem>, DevsetError> {
             line: i + 1,
             reason,
         };
-        let item: DevItem = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        let raw = match serde_json::from_str(line).map_err(|e| err(e.to_string()))? {
+            Line::Registry {
+                define_registry,
+                tools,
+            } => {
+                if registries.insert(define_registry.clone(), tools).is_some() {
+                    return Err(err(format!("registry {define_registry:?} is defined twice")));
+                }
+                continue;
+            }
+            Line::Item(raw) => raw,
+        };
+        let Some(tools) = registries.get(&raw.registry) else {
+            return Err(err(format!(
+                "registry {:?} is not defined on an earlier line",
+                raw.registry
+            )));
+        };
+        let item = DevItem {
+            id: raw.id,
+            source: raw.source,
+            domain: raw.domain,
+            split: raw.split,
+            request: raw.request,
+            needed: raw.needed,
+            attacks: raw.attacks,
+            tools: tools.clone(),
+        };
         let registry = item.registry().map_err(err)?;
         if let Some(missing) = item.needed.iter().find(|n| !registry.contains(n)) {
             return Err(err(format!("needed tool {missing:?} is not offered")));
@@ -75,6 +133,34 @@ pub fn load(path: &Path) -> Result<Vec<DevItem>, DevsetError> {
 
 #[cfg(test)]
 mod tests {
+    fn load_text(text: &str) -> Result<Vec<super::DevItem>, crate::DevsetError> {
+        let dir = std::env::temp_dir().join(format!("hearth-devset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.jsonl", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let out = super::load(&path);
+        std::fs::remove_file(&path).ok();
+        out
+    }
+
+    const REGISTRY: &str = r#"{"define_registry":"r1","tools":[{"name":"send_email","description":"Send an email","parameters":[],"risk_level":4}]}"#;
+    const ITEM: &str = r#"{"id":"a","source":"handwritten/x","domain":"general","split":"dev","request":"mail Bob","needed":["send_email"],"attacks":[],"registry":"r1"}"#;
+
+    #[test]
+    fn items_resolve_their_registry_by_id() {
+        let items = load_text(&format!("{REGISTRY}\n{ITEM}\n{ITEM}\n")).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].tools[0].name, "send_email");
+    }
+
+    #[test]
+    fn an_undefined_or_twice_defined_registry_is_an_error() {
+        let e = load_text(&format!("{ITEM}\n{REGISTRY}\n")).unwrap_err();
+        assert!(e.to_string().contains("not defined"), "{e}");
+        let e = load_text(&format!("{REGISTRY}\n{REGISTRY}\n{ITEM}\n")).unwrap_err();
+        assert!(e.to_string().contains("defined twice"), "{e}");
+    }
+
     #[test]
     fn the_committed_dev_set_loads() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
