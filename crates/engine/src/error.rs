@@ -74,3 +74,9 @@ impl From<hearth_gguf::GgufError> for EngineError {
         }
     }
 }
+
+impl From<hearth_template::TemplateError> for EngineError {
+    fn from(e: hearth_template::TemplateError) -> Self {
+        EngineError::Template(e.0)
+    }
+}

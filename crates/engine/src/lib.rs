@@ -34,7 +34,6 @@ mod prompt_cache;
 mod sampler;
 mod schedule;
 mod slot;
-pub mod template;
 mod text;
 mod threads;
 mod vocab_only;
@@ -45,6 +44,8 @@ pub use error::EngineError;
 pub use event::{Completion, DoneReason, Event, Logprobs, TokenLogprob};
 pub use generator::{GenerationSender, Generator};
 pub use grammar::json_schema_gbnf;
+/// Chat templates (the `hearth-template` crate), re-exported under their old path.
+pub use hearth_template as template;
 pub use llama_backend::set_llama_logs;
 pub use model::{Generation, Model, ModelInfo};
 pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};

@@ -8,6 +8,13 @@
 //! way, with minijinja-contrib's `pycompat` for Python string and dict methods (`strip`,
 //! `startswith`, `split`, `items`…), and prints `None`, `True` and `False` as Python does.
 //! transformers' `{% generation %}` marker (for assistant masks) renders its body unchanged.
+//!
+//! Templates come from model files, which may be hostile: rendering is bounded by minijinja's
+//! fuel ([`FUEL`] instructions per render), its recursion limit, and an output cap
+//! ([`MAX_OUTPUT`] bytes), so no template can hang or exhaust the process that renders it.
+//!
+//! This crate is pure Rust (minijinja and serde): the engine uses it, and it can be tested and
+//! fuzzed without llama.cpp.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -15,8 +22,6 @@ use std::fmt::{self, Write as _};
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 use serde::{Deserialize, Serialize};
-
-use crate::EngineError;
 
 mod pyrepr;
 mod strftime;
@@ -28,6 +33,20 @@ use tojson::tojson;
 
 /// The name the one template is registered under.
 const NAME: &str = "chat_template";
+
+/// Instructions one render may execute. A real chat template spends tens per message, so this
+/// allows conversations of many thousands of messages while stopping a hostile template's
+/// nested loops within a fraction of a second.
+pub const FUEL: u64 = 20_000_000;
+
+/// Longest prompt a render may produce, in bytes (far beyond any context window).
+pub const MAX_OUTPUT: usize = 64 << 20;
+
+/// Why a template could not be compiled or rendered: the text is what users see
+/// (`raise_exception(msg)` gives exactly `msg`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
 
 /// One chat message as templates see it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -57,9 +76,10 @@ impl ChatTemplate {
     /// Compile `source` (a Jinja chat template) with the model's BOS and EOS token texts.
     ///
     /// # Errors
-    /// [`EngineError::Template`] when the template has a syntax error.
-    pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self, EngineError> {
+    /// [`TemplateError`] when the template has a syntax error.
+    pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -70,7 +90,7 @@ impl ChatTemplate {
         env.add_global("bos_token", bos_token.to_owned());
         env.add_global("eos_token", eos_token.to_owned());
         env.add_template_owned(NAME, neutralise_generation_tags(source))
-            .map_err(|e| EngineError::Template(describe(&e)))?;
+            .map_err(|e| TemplateError(describe(&e)))?;
         Ok(ChatTemplate { env })
     }
 
@@ -78,14 +98,14 @@ impl ChatTemplate {
     /// false) are the tool definitions as JSON; `add_generation_prompt` opens an assistant turn.
     ///
     /// # Errors
-    /// [`EngineError::Template`] when rendering fails; for `raise_exception(msg)` the error
+    /// [`TemplateError`] when rendering fails; for `raise_exception(msg)` the error
     /// carries exactly `msg`.
     pub fn render(
         &self,
         messages: &[ChatMessage],
         tools: Option<&[serde_json::Value]>,
         add_generation_prompt: bool,
-    ) -> Result<String, EngineError> {
+    ) -> Result<String, TemplateError> {
         self.render_with(
             messages,
             tools,
@@ -106,11 +126,11 @@ impl ChatTemplate {
         tools: Option<&[serde_json::Value]>,
         add_generation_prompt: bool,
         extra: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(NAME)
-            .map_err(|e| EngineError::Template(describe(&e)))?;
+            .map_err(|e| TemplateError(describe(&e)))?;
         let mut ctx: BTreeMap<String, Value> = extra
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
@@ -126,7 +146,11 @@ impl ChatTemplate {
             "add_generation_prompt".into(),
             Value::from(add_generation_prompt),
         );
-        template.render(ctx).map_err(|e| template_error(&e))
+        let mut out = CappedOutput(Vec::new());
+        template
+            .render_captured_to(ctx, &mut out)
+            .map_err(|e| template_error(&e))?;
+        String::from_utf8(out.0).map_err(|_| TemplateError("the template produced invalid UTF-8".into()))
     }
 }
 
@@ -185,7 +209,10 @@ fn neutralise_generation_tags(source: &str) -> String {
     while let Some(start) = rest.find("{%") {
         out.push_str(&rest[..start]);
         let tag = &rest[start..];
-        let Some(end) = tag.find("%}") else {
+        // The closing `%}` comes after the opening `{%` (in `{%}` they overlap).
+        let Some(end) = tag[2..].find("%}").map(|i| i + 2) else {
+            out.push_str(tag);
+            rest = "";
             break;
         };
         let inner = &tag[2..end];
@@ -229,6 +256,26 @@ fn split_marker(s: &str, leading: bool) -> (&str, &str) {
     }
 }
 
+/// The render's output, refusing to grow past [`MAX_OUTPUT`].
+struct CappedOutput(Vec<u8>);
+
+impl std::io::Write for CappedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other(format!(
+                "the template's output exceeds {} MiB",
+                MAX_OUTPUT >> 20
+            )));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The message of a template's `raise_exception(msg)`, carried as the minijinja error's source.
 #[derive(Debug)]
 struct TemplateException(String);
@@ -247,15 +294,15 @@ fn raise_exception(message: String) -> Result<Value, Error> {
 }
 
 /// `raise_exception`'s message verbatim, any other error described with its causes.
-fn template_error(e: &Error) -> EngineError {
+fn template_error(e: &Error) -> TemplateError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if let Some(raised) = err.downcast_ref::<TemplateException>() {
-            return EngineError::Template(raised.0.clone());
+            return TemplateError(raised.0.clone());
         }
         source = err.source();
     }
-    EngineError::Template(describe(e))
+    TemplateError(describe(e))
 }
 
 fn describe(e: &Error) -> String {
@@ -342,7 +389,7 @@ mod tests {
         ]
     }
 
-    fn render(source: &str, messages: &[ChatMessage]) -> Result<String, EngineError> {
+    fn render(source: &str, messages: &[ChatMessage]) -> Result<String, TemplateError> {
         ChatTemplate::new(source, "<s>", "</s>")?.render(messages, None, false)
     }
 
@@ -384,7 +431,7 @@ mod tests {
         let err = t.render(&[msg("assistant", "x")], None, true).unwrap_err();
         assert_eq!(
             err,
-            EngineError::Template(
+            TemplateError(
                 "Conversation roles must alternate user/assistant/user/assistant/...".into()
             )
         );
@@ -397,14 +444,14 @@ mod tests {
             &[msg("user", "x")],
         )
         .unwrap_err();
-        assert_eq!(err, EngineError::Template("No tools here: user".into()));
+        assert_eq!(err, TemplateError("No tools here: user".into()));
     }
 
     #[test]
     fn syntax_errors_are_reported_at_compile_time() {
         let err = ChatTemplate::new("{% for m in messages %}", "", "").unwrap_err();
         assert!(
-            matches!(err, EngineError::Template(ref m) if m.contains("syntax error")),
+            matches!(err, TemplateError(ref m) if m.contains("syntax error")),
             "{err}"
         );
     }
@@ -504,5 +551,63 @@ mod tests {
             neutralise_generation_tags("{{ a }}{% if b %}{% endif %}{%"),
             "{{ a }}{% if b %}{% endif %}{%"
         );
+    }
+
+    #[test]
+    fn a_template_that_loops_too_long_runs_out_of_fuel() {
+        let t = ChatTemplate::new(
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "",
+            "",
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = t.render(&[], None, false).unwrap_err();
+        assert!(err.0.contains("fuel"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_template_whose_output_is_too_long_is_stopped() {
+        let t = ChatTemplate::new(
+            "{% for a in range(100000) %}{% for b in range(10) %}{{ 'y' * 100 }}{% endfor %}{% endfor %}",
+            "",
+            "",
+        )
+        .unwrap();
+        let err = t.render(&[], None, false).unwrap_err();
+        assert!(err.0.contains("exceeds 64 MiB"), "{err}");
+    }
+
+    #[test]
+    fn deep_recursion_is_an_error_not_a_stack_overflow() {
+        // Rendered on a thread with tokio's default worker stack (2 MiB), where the server renders.
+        let t = ChatTemplate::new(
+            "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+            "",
+            "",
+        )
+        .unwrap();
+        let err = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || t.render(&[], None, false).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(err.0.contains("recursion"), "{err}");
+    }
+
+    /// Found by `scripts/fuzz chat_template`: `{%}` made the closing marker overlap the opening
+    /// one and panicked; an unclosed tag duplicated the text before it.
+    #[test]
+    fn overlapping_and_unclosed_tags_do_not_panic_or_duplicate() {
+        assert_eq!(neutralise_generation_tags("a{%}b%}c"), "a{%}b%}c");
+        assert_eq!(neutralise_generation_tags("a{%}"), "a{%}");
+        assert_eq!(neutralise_generation_tags("x{% generation"), "x{% generation");
+        assert_eq!(
+            neutralise_generation_tags("{%- generation -%}y{% endgeneration %}"),
+            "{%- if true -%}y{% endif %}"
+        );
+        assert!(ChatTemplate::new("{%}", "", "").is_err());
     }
 }

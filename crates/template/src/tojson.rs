@@ -190,7 +190,7 @@ fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
 
 #[cfg(test)]
 mod tests {
-    use crate::template::ChatTemplate;
+    use crate::ChatTemplate;
 
     fn render(source: &str) -> String {
         ChatTemplate::new(source, "<s>", "</s>")
