@@ -19,6 +19,6 @@ mod types;
 
 pub use error::GgufError;
 pub use info::{GgufInfo, GgufValue, TensorInfo};
-pub use reader::{validate, DEFAULT_ALIGNMENT, MAX_DIMS};
+pub use reader::{validate, validate_bytes, DEFAULT_ALIGNMENT, MAX_DIMS};
 pub use semantic::{check_model, check_vocab, validate_model, validate_vocab, SemanticError};
 pub use types::{file_type_name, ggml_type, GgmlType};

@@ -62,6 +62,25 @@ pub fn validate(path: &Path) -> Result<GgufInfo, GgufError> {
     })
 }
 
+/// [`validate`] for a file already in memory (tests and fuzzing): the same checks, with
+/// `<memory>` as the path in errors.
+///
+/// # Errors
+/// [`GgufError::Invalid`] as for [`validate`].
+pub fn validate_bytes(bytes: &[u8]) -> Result<GgufInfo, GgufError> {
+    let path = Path::new("<memory>");
+    parse(bytes, bytes.len() as u64).map_err(|e| match e {
+        Fail::Invalid(reason) => GgufError::Invalid {
+            path: path.to_owned(),
+            reason,
+        },
+        Fail::Io(e) => GgufError::Io {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+    })
+}
+
 /// Why parsing stopped.
 #[derive(Debug)]
 enum Fail {

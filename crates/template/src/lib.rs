@@ -150,7 +150,8 @@ impl ChatTemplate {
         template
             .render_captured_to(ctx, &mut out)
             .map_err(|e| template_error(&e))?;
-        String::from_utf8(out.0).map_err(|_| TemplateError("the template produced invalid UTF-8".into()))
+        String::from_utf8(out.0)
+            .map_err(|_| TemplateError("the template produced invalid UTF-8".into()))
     }
 }
 
@@ -603,7 +604,10 @@ mod tests {
     fn overlapping_and_unclosed_tags_do_not_panic_or_duplicate() {
         assert_eq!(neutralise_generation_tags("a{%}b%}c"), "a{%}b%}c");
         assert_eq!(neutralise_generation_tags("a{%}"), "a{%}");
-        assert_eq!(neutralise_generation_tags("x{% generation"), "x{% generation");
+        assert_eq!(
+            neutralise_generation_tags("x{% generation"),
+            "x{% generation"
+        );
         assert_eq!(
             neutralise_generation_tags("{%- generation -%}y{% endgeneration %}"),
             "{%- if true -%}y{% endif %}"
