@@ -21,7 +21,9 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, head, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::error::ApiError;
 use crate::state::SharedState;
 
 /// Build the application. No sockets: tests drive it with `tower::ServiceExt::oneshot`.
@@ -69,6 +71,7 @@ pub fn router(state: SharedState) -> Router {
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed")
         })
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(state.clone(), crate::guard::track))
         .layer(cors)
@@ -79,6 +82,21 @@ pub fn router(state: SharedState) -> Router {
     } else {
         app
     }
+}
+
+/// A handler that panicked answers 500 with the error shape, and is logged; the connection and
+/// the server carry on (inference panics are contained in the engine; this covers the rest).
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown cause");
+    tracing::error!(panic = what, "a request handler panicked");
+    ApiError::Internal(format!(
+        "internal error: the request handler panicked ({what}); the server carries on, please report this"
+    ))
+    .into_response()
 }
 
 /// `GET /metrics`.
@@ -107,6 +125,8 @@ mod tests;
 mod tests_anthropic;
 #[cfg(test)]
 mod tests_classify;
+#[cfg(test)]
+mod tests_panic;
 #[cfg(test)]
 mod tests_readonly;
 #[cfg(test)]
