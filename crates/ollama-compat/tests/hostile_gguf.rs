@@ -3,62 +3,18 @@
 //! `/api/create`, which must answer 400 naming the field, commit no model, and leave the
 //! server serving the bundled model. Never skips: a missing model fails loudly.
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+mod common;
 
+use std::sync::OnceLock;
+
+use common::{client, models_dir, MODEL};
 use hearth_gguf::edit::{hostile::CASES, Data, Gguf};
-use hearth_ollama_compat::backend::EngineLoader;
-use hearth_ollama_compat::{server, ServerConfig};
 use serde_json::{json, Value};
 
-const MODEL: &str = "smollm2:135m";
-
-fn models_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
-}
-
+/// One server for the whole binary.
 fn base() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let model = hearth_store::builtin::find(MODEL).expect("smollm2:135m is bundled");
-        let models = models_dir();
-        if let Err(e) = hearth_store::builtin::locate(model, std::slice::from_ref(&models)) {
-            panic!("the bundled model {MODEL} is missing ({e}); run scripts/fetch-models.sh");
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let dir = tempfile::tempdir().unwrap();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                let mut config = ServerConfig::new(dir.path().to_owned());
-                config.scheduler.num_ctx = 1024;
-                server::serve_on(
-                    listener,
-                    config,
-                    Arc::new(EngineLoader),
-                    hearth_store::builtin::catalog_entries(&[models], true),
-                    std::future::pending(),
-                )
-                .await
-                .unwrap();
-            });
-        });
-        rx.recv().unwrap()
-    })
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()
-        .unwrap()
+    BASE.get_or_init(|| common::serve(|config| config.scheduler.num_ctx = 1024))
 }
 
 /// Upload `bytes` as a blob; returns its digest.

@@ -1,53 +1,23 @@
 //! End-to-end tests of the HTTP server over sockets with the REAL bundled model (smollm2:135m).
 //! They never skip: a missing model fails loudly, naming scripts/fetch-models.sh.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::{client, MODEL};
 use futures::StreamExt;
-use hearth_ollama_compat::backend::EngineLoader;
-use hearth_ollama_compat::{server, ServerConfig};
 use serde_json::{json, Value};
 
-const MODEL: &str = "smollm2:135m";
-
-/// One server for the whole binary, on its own thread and runtime (llama.cpp's backend is
-/// process-wide, and each test has its own runtime).
+/// One server for the whole binary, shared by the tests (each has its own runtime).
 fn base() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
-        let model =
-            hearth_store::builtin::find(MODEL).expect("smollm2:135m is in the bundled manifest");
-        let models = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
-        if let Err(e) = hearth_store::builtin::locate(model, std::slice::from_ref(&models)) {
-            panic!("the bundled model {MODEL} is missing ({e}); run scripts/fetch-models.sh");
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let dir = tempfile::tempdir().unwrap();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                let mut config = ServerConfig::new(dir.path().to_owned());
-                config.scheduler.num_ctx = 2048;
-                config.scheduler.num_parallel = 4;
-                server::serve_on(
-                    listener,
-                    config,
-                    Arc::new(EngineLoader),
-                    hearth_store::builtin::catalog_entries(&[models], true),
-                    std::future::pending(),
-                )
-                .await
-                .unwrap();
-            });
-        });
-        rx.recv().unwrap()
+        common::serve(|config| {
+            config.scheduler.num_ctx = 2048;
+            config.scheduler.num_parallel = 4;
+        })
     })
 }
 
@@ -55,13 +25,6 @@ fn base() -> &'static str {
 fn exclusive() -> &'static tokio::sync::RwLock<()> {
     static LOCK: OnceLock<tokio::sync::RwLock<()>> = OnceLock::new();
     LOCK.get_or_init(|| tokio::sync::RwLock::new(()))
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()
-        .unwrap()
 }
 
 async fn post(path: &str, body: Value) -> Value {
