@@ -86,6 +86,8 @@ pub fn load_model(name: &str, threads: Option<u32>) -> Result<Model> {
         threads,
         ..LoadConfig::default()
     };
+    crate::probe::check_before_cli_load(&path, threads)
+        .map_err(|why| anyhow::anyhow!("cannot load {}: {why}", path.display()))?;
     Model::load(&path, config).with_context(|| format!("loading {}", path.display()))
 }
 

@@ -116,50 +116,94 @@ impl ModelProbe for ChildProbe {
         let (threads, gpu_layers, timeout) = (config.threads, config.gpu_layers, self.timeout);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let Some(digest) = files.untrusted_digest(&path) else {
-                    return Ok(());
-                };
-                let record = ModelRecord::load(&models_dir);
-                if let Some(why) = record.refusal(&digest) {
-                    return Err(why);
-                }
-                if record.passed.contains(&digest) {
-                    return Ok(());
-                }
-                let limit = timeout.unwrap_or_else(|| default_timeout(&path));
-                match probe_in_child(&path, threads, gpu_layers, limit) {
-                    Outcome::Passed(took) => {
-                        tracing::info!(digest, ?took, "model file passed the load probe");
-                        ModelRecord::update(&models_dir, |r| r.passed.insert(digest));
-                        Ok(())
-                    }
-                    Outcome::Clean => Ok(()),
-                    Outcome::Crashed(why) => {
-                        tracing::error!(digest, path = %path.display(), "{why}");
-                        ModelRecord::update(&models_dir, |r| {
-                            r.bad.insert(digest.clone(), why.clone())
-                        });
-                        Err(format!(
-                            "{why}; model sha256:{digest} is refused {}",
-                            record::HOW_TO_CLEAR
-                        ))
-                    }
-                    Outcome::TimedOut => Err(format!(
-                        "probing the model file took longer than {}s (set HEARTH_PROBE_TIMEOUT \
-                         to allow more)",
-                        limit.as_secs()
-                    )),
-                    Outcome::NotRun(e) => {
-                        // Without the probe the load goes on in-process, as with --no-model-probe.
-                        tracing::warn!(error = %e, "cannot run the load probe; loading in-process");
-                        Ok(())
-                    }
-                }
+                check_file(&path, &models_dir, &files, threads, gpu_layers, timeout)
             })
             .await
             .unwrap_or_else(|e| Err(format!("the load probe failed: {e}")))
         })
     }
+}
+
+/// The probe's decision for one file: refused when recorded bad, passed when trusted or recorded
+/// good, else probed in a child and the outcome recorded. `hearth serve` asks it before each
+/// load; the verbs that load a model in-process (`run`, `classify`) ask it too, so a hostile
+/// file gives them an error instead of aborting the command.
+///
+/// # Errors
+/// Why the file is refused, with what to do next.
+pub fn check_file(
+    path: &Path,
+    models_dir: &Path,
+    files: &ModelFiles,
+    threads: Option<u32>,
+    gpu_layers: u32,
+    timeout: Option<Duration>,
+) -> Result<(), String> {
+    let Some(digest) = files.untrusted_digest(path) else {
+        return Ok(());
+    };
+    let record = ModelRecord::load(models_dir);
+    if let Some(why) = record.refusal(&digest) {
+        return Err(why);
+    }
+    if record.passed.contains(&digest) {
+        return Ok(());
+    }
+    let limit = timeout.unwrap_or_else(|| default_timeout(path));
+    match probe_in_child(path, threads, gpu_layers, limit) {
+        Outcome::Passed(took) => {
+            tracing::info!(digest, ?took, "model file passed the load probe");
+            ModelRecord::update(models_dir, |r| r.passed.insert(digest));
+            Ok(())
+        }
+        Outcome::Clean => Ok(()),
+        Outcome::Crashed(why) => {
+            tracing::error!(digest, path = %path.display(), "{why}");
+            ModelRecord::update(models_dir, |r| r.bad.insert(digest.clone(), why.clone()));
+            Err(format!(
+                "{why}; model sha256:{digest} is refused {}",
+                record::HOW_TO_CLEAR
+            ))
+        }
+        Outcome::TimedOut => Err(format!(
+            "probing the model file took longer than {}s (set HEARTH_PROBE_TIMEOUT \
+             to allow more)",
+            limit.as_secs()
+        )),
+        Outcome::NotRun(e) => {
+            // Without the probe the load goes on in-process, as with --no-model-probe.
+            tracing::warn!(error = %e, "cannot run the load probe; loading in-process");
+            Ok(())
+        }
+    }
+}
+
+/// [`check_file`] for a CLI verb about to load `path` in-process: the writable store's record,
+/// the bundled models and a bundle's own store trusted, the default time limit.
+///
+/// # Errors
+/// As [`check_file`].
+pub fn check_before_cli_load(path: &Path, threads: Option<u32>) -> Result<(), String> {
+    // The same switches as `hearth serve --no-model-probe` / `--probe-timeout`.
+    let off = std::env::var("HEARTH_NO_MODEL_PROBE").is_ok_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off"
+        )
+    });
+    if off {
+        return Ok(());
+    }
+    let timeout = std::env::var("HEARTH_PROBE_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_secs);
+    let files = ModelFiles::new(
+        &crate::locations::builtin_entries(),
+        crate::locations::bundle_store().into_iter().collect(),
+    );
+    let models_dir = crate::locations::models_dir_from_env();
+    check_file(path, &models_dir, &files, threads, 0, timeout)
 }
 
 /// Put the probe into `config` (`probe`: `None` = off, else its fixed time limit, if any) and

@@ -144,6 +144,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         ..LoadConfig::default()
     };
     let path = &resolved.path;
+    crate::probe::check_before_cli_load(path, args.threads)
+        .map_err(|why| anyhow::anyhow!("cannot load {}: {why}", path.display()))?;
     let model = Model::load(path, config).with_context(|| format!("loading {}", path.display()))?;
     converse(&args, &interrupted, |messages| {
         answer(&model, &resolved, &args, messages, &interrupted)

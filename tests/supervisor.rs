@@ -431,3 +431,44 @@ fn is_zombie(pid: u32) -> bool {
         })
         .unwrap_or(true)
 }
+
+/// `hearth run FILE` loads in-process, so a file that aborts llama.cpp would abort the command:
+/// it is probed in a child first, refused with a clear error (exit 1, not a signal), and
+/// remembered, so the second run is refused without a probe.
+#[test]
+fn hearth_run_probes_a_never_seen_file_and_refuses_one_that_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = renamed_copy(dir.path(), b'R');
+    let marker = hostile.file_name().unwrap().to_str().unwrap().to_owned();
+    let store = tempfile::tempdir().unwrap();
+    let run = |abort: bool| {
+        Command::new(BIN)
+            .arg("run")
+            .arg(&hostile)
+            .arg("hello")
+            .env("OLLAMA_MODELS", store.path())
+            .env("OLLAMA_HOST", format!("127.0.0.1:{}", free_port()))
+            .env(
+                "HEARTH_PROBE_TEST_ABORT",
+                if abort { marker.as_str() } else { "" },
+            )
+            .env_remove("HEARTH_NO_MODEL_PROBE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {stderr}", out.status);
+    assert!(
+        stderr.contains("model file aborts llama.cpp (killed by SIGABRT)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--clear-bad-models"), "{stderr}");
+    // Without the seam a new probe would pass (the file is a valid model): refused all the same,
+    // from the record.
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "probed again? {stderr}");
+    assert!(stderr.contains("is refused"), "{stderr}");
+}
