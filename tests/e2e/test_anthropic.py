@@ -12,23 +12,19 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 import anthropic
 
-HOST = os.environ["OLLAMA_HOST"]
-if not HOST.startswith("http"):
-    HOST = "http://" + HOST
+from harness import HOST, check, main
+
 BIN = os.environ.get("HEARTH_BIN", "target/release/hearth")
 MODEL = "smollm2:135m"
 OTHER = "gemma3:270m"
 client = anthropic.Anthropic(base_url=HOST, api_key="hearth", max_retries=0)
-CHECKS = []
 # The current SDK no longer types the sampling fields; hearth still honours them.
 GREEDY = {"extra_body": {"temperature": 0, "top_k": 1}}
 WEATHER = {
@@ -41,11 +37,6 @@ TIME = {
     "description": "Get the local time of a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 def post(path, body, headers=None, base=HOST):
@@ -254,21 +245,5 @@ def routes_in_metrics():
     assert 'endpoint="/v1/messages/count_tokens",status="200"' in text, text
 
 
-def main():
-    passed = failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,8 +8,6 @@ and a closing 'N passed, N failed' line; exits non-zero on any failure.
 
 import json
 import os
-import sys
-import traceback
 
 # litellm would fetch its model price list from the network at import; use the bundled copy.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -17,10 +15,10 @@ os.environ.setdefault("LITELLM_TELEMETRY", "False")
 
 import litellm  # noqa: E402
 
-HOST = os.environ["OLLAMA_HOST"]
+from harness import HOST, check, main  # noqa: E402
+
 MODEL = "smollm2:135m"
 V1 = HOST + "/v1"
-CHECKS = []
 WEATHER = {
     "type": "function",
     "function": {
@@ -31,11 +29,6 @@ WEATHER = {
 }
 MSGS = [{"role": "user", "content": "Say hello in one short sentence."}]
 TIMEOUT = 120
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 @check
@@ -133,21 +126,5 @@ def openai_provider_responses():
     assert "response.output_text.delta" in kinds and kinds[-1] in ("response.completed", "response.incomplete"), kinds
 
 
-def main():
-    passed = failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,23 +6,15 @@ and a closing 'N passed, N failed' line; exits non-zero on any failure.
 
 import concurrent.futures
 import json
-import os
-import sys
-import traceback
 
 import ollama
 import openai
 
-HOST = os.environ["OLLAMA_HOST"]
+from harness import HOST, check, main
+
 MODEL = "smollm2:135m"
 client = ollama.Client(host=HOST)
 oai = openai.OpenAI(base_url=HOST + "/v1", api_key="ollama")
-CHECKS = []
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 @check
@@ -132,21 +124,5 @@ def keep_alive_unload():
     assert not any(m.model == MODEL for m in client.ps().models)
 
 
-def main():
-    passed = failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,23 +6,15 @@ and a closing 'N passed, N failed' line; exits non-zero on any failure.
 """
 
 import json
-import os
-import sys
-import traceback
 
 from capguard import ToolRegistry
 from capguard.classifiers import LLMClassifier
 from capguard.models import CapabilityToken, ToolDefinition, ToolParameter
 from langchain_ollama import ChatOllama
 
-HOST = os.environ["OLLAMA_HOST"]
+from harness import HOST, check, main
+
 MODEL = "smollm2:135m"
-CHECKS = []
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 @check
@@ -86,21 +78,5 @@ def capguard_fallback_is_detectable():
     assert not any(token.granted_tools.values())
 
 
-def main():
-    passed = failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -5,17 +5,14 @@ Prints one line per check and a closing 'N passed, N failed' line; exits non-zer
 """
 
 import json
-import os
-import sys
-import traceback
 
 import openai
 import pydantic
 
-HOST = os.environ["OLLAMA_HOST"]
+from harness import HOST, check, main
+
 MODEL = "smollm2:135m"
 oai = openai.OpenAI(base_url=HOST + "/v1", api_key="ollama")
-CHECKS = []
 
 WEATHER = {
     "type": "function",
@@ -37,11 +34,6 @@ TIME = {
         "required": ["zone"],
     },
 }
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 @check
@@ -240,21 +232,5 @@ def bad_requests_are_openai_errors():
         raise AssertionError("no 404")
 
 
-def main():
-    passed = failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
