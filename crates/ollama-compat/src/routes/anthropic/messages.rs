@@ -22,7 +22,6 @@ use crate::routes::chat;
 use crate::routes::generate::Step;
 use crate::state::SharedState;
 use crate::tools::ToolCall;
-use crate::wire::ToolChoice;
 
 /// The handler.
 pub async fn handler(State(st): State<SharedState>, AJson(body): AJson<Value>) -> Response {
@@ -40,15 +39,11 @@ async fn inner(st: SharedState, body: Value) -> ApiResult<Response> {
         max_tokens,
     } = convert::map(body, true)?;
     let model = native.model.clone();
-    let parse_tools =
-        native.tools.is_some() && native.tool_choice.as_ref() != Some(&ToolChoice::None);
+    // Tool calls are parsed exactly when the model is shown tools (`tool_choice::shown_tools`).
+    let shown = shown_tools(native.tools.as_deref(), native.tool_choice.as_ref());
+    let parse_tools = !shown.is_empty();
     // What the prompt is counted from, for `message_start`'s usage.
-    let counted = stream.then(|| {
-        (
-            native.messages.clone().unwrap_or_default(),
-            shown_tools(native.tools.as_deref(), native.tool_choice.as_ref()),
-        )
-    });
+    let counted = stream.then(|| (native.messages.clone().unwrap_or_default(), shown));
     let Step::Run(prepared) = chat::prepare(&st, native).await? else {
         return Err(ApiError::bad("messages: at least one message is required"));
     };
