@@ -16,6 +16,7 @@
 use tokio::sync::mpsc as tokio_mpsc;
 
 use crate::{ChatMessage, EngineError, Event, GenerateRequest, Generation, Model};
+use crate::{ScoreRequest, Scoring};
 
 /// A model that renders chats and generates text: the one seam between the engine and its
 /// in-process users. Object-safe, so users hold `Arc<dyn Generator>`.
@@ -31,6 +32,22 @@ pub trait Generator: Send + Sync {
     /// Start a generation (see [`Model::generate`]): request errors are returned here, decoding
     /// failures arrive as [`Event::Error`].
     fn generate(&self, request: GenerateRequest) -> Result<Generation, EngineError>;
+
+    /// Score short continuations of one prefix in one batched pass (see
+    /// [`Model::score_continuations`]). Generators that cannot (the default) refuse with
+    /// [`EngineError::InvalidRequest`] and say so in [`Generator::can_score`].
+    fn score_continuations(&self, request: ScoreRequest) -> Result<Scoring, EngineError> {
+        let _ = request;
+        Err(EngineError::InvalidRequest(
+            "this generator cannot score continuations".into(),
+        ))
+    }
+
+    /// Whether [`Generator::score_continuations`] is implemented (callers pick another path
+    /// when it is not).
+    fn can_score(&self) -> bool {
+        false
+    }
 
     /// The model's name: the GGUF's `general.name`, or the file path when it has none
     /// (model-specific calibrations are chosen by it).
@@ -52,6 +69,14 @@ impl Generator for Model {
 
     fn generate(&self, request: GenerateRequest) -> Result<Generation, EngineError> {
         Model::generate(self, request)
+    }
+
+    fn score_continuations(&self, request: ScoreRequest) -> Result<Scoring, EngineError> {
+        Model::score_continuations(self, request)
+    }
+
+    fn can_score(&self) -> bool {
+        true
     }
 
     fn model_name(&self) -> String {

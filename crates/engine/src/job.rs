@@ -1,5 +1,5 @@
 //! Messages from a [`Model`](crate::Model) handle to its inference thread: generation jobs,
-//! embedding requests and shutdown, and how each is failed when the thread goes away.
+//! embedding and scoring requests and shutdown, and how each is failed when the thread goes away.
 
 use std::time::Instant;
 
@@ -24,6 +24,24 @@ pub(crate) struct Job {
 /// Where the inference thread sends the result of an embedding request.
 pub(crate) type EmbedReply = oneshot::Sender<Result<crate::Embeddings, EngineError>>;
 
+/// Where the inference thread sends the result of a scoring request.
+pub(crate) type ScoreReply = oneshot::Sender<Result<crate::Scores, EngineError>>;
+
+/// A scoring request, tokenized and checked by the handle.
+pub(crate) struct ScoreJob {
+    /// Never empty.
+    pub prefix: Vec<LlamaToken>,
+    /// Each non-empty.
+    pub continuations: Vec<Vec<LlamaToken>>,
+    /// The first token of each candidate, and how each was tokenized.
+    pub candidates: Vec<LlamaToken>,
+    pub candidate_tokens: Vec<Vec<i32>>,
+    pub token_logprobs: bool,
+    pub top_logprobs: u32,
+    pub received: Instant,
+    pub reply: ScoreReply,
+}
+
 /// One message to the inference thread.
 pub(crate) enum Command {
     Generate(Box<Job>),
@@ -31,6 +49,7 @@ pub(crate) enum Command {
         inputs: Vec<Vec<LlamaToken>>,
         reply: EmbedReply,
     },
+    Score(Box<ScoreJob>),
     Shutdown,
     /// Panic on the inference thread (tests of panic containment only).
     #[cfg(test)]
@@ -46,6 +65,9 @@ impl Command {
             }
             Command::Embed { reply, .. } => {
                 let _ = reply.send(Err(error.clone()));
+            }
+            Command::Score(job) => {
+                let _ = job.reply.send(Err(error.clone()));
             }
             Command::Shutdown => {}
             #[cfg(test)]

@@ -3,7 +3,8 @@
 //! A [`Model`] is a cheap, cloneable, `Send + Sync` handle to one loaded model. Its llama.cpp
 //! context lives on one dedicated, named OS thread that serves every request with continuous
 //! batching: each step decodes one token for every generating sequence and prefills new prompts
-//! in chunks, reusing the longest cached prefix of each slot.
+//! in chunks, reusing the longest cached prefix of each slot. [`Model::score_continuations`]
+//! scores K short continuations of one prefix in one batch, the prefix evaluated once.
 //!
 //! ```no_run
 //! use hearth_engine::{Event, GenerateRequest, LoadConfig, Model, SamplingOptions};
@@ -33,6 +34,7 @@ mod options;
 mod prompt_cache;
 mod sampler;
 mod schedule;
+mod score;
 mod slot;
 mod text;
 mod threads;
@@ -50,6 +52,7 @@ pub use llama_backend::set_llama_logs;
 pub use model::{Generation, Model, ModelInfo};
 pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
 pub use prompt_cache::PromptCacheStats;
+pub use score::{ContinuationScore, ScoreRequest, Scores, Scoring};
 pub use template::ChatMessage;
 pub use threads::physical_cores;
 pub use vocab_only::tokenize_gguf;

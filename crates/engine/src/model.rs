@@ -1,4 +1,5 @@
-//! The public handle to a loaded model: load, generate, embed, tokenize, render chat.
+//! The public handle to a loaded model: load, generate, embed, score continuations, tokenize,
+//! render chat.
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
@@ -11,7 +12,8 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use crate::embed::Embeddings;
-use crate::job::{Command, Job};
+use crate::job::{Command, Job, ScoreJob};
+use crate::score::{ScoreRequest, Scoring, MAX_TOP_LOGPROBS};
 use crate::template::{ChatMessage, ChatTemplate};
 use crate::worker;
 use crate::{llama_backend, EngineError, Event, GenerateRequest, Grammar, LoadConfig, Prompt};
@@ -271,17 +273,7 @@ impl Model {
             .as_ref()
             .map(|g| self.compile_grammar(g))
             .transpose()?;
-        let mut tokens = match &request.prompt {
-            Prompt::Text(text) => self.tokenize(text, true),
-            Prompt::Tokens(tokens) => tokens.iter().map(|&t| LlamaToken(t)).collect(),
-        };
-        let n_vocab = self.inner.info.n_vocab as i32;
-        if let Some(bad) = tokens.iter().find(|t| t.0 < 0 || t.0 >= n_vocab) {
-            return Err(EngineError::InvalidRequest(format!(
-                "token id {} is outside the vocabulary",
-                bad.0
-            )));
-        }
+        let mut tokens = self.prompt_tokens(&request.prompt, true)?;
         if tokens.is_empty() {
             tokens.push(self.inner.llama.vocab().bos());
         }
@@ -349,6 +341,87 @@ impl Model {
             })
             .map_err(|_| self.inner.health.gone())?;
         Ok(rx)
+    }
+
+    /// Score short continuations of one prefix ([`ScoreRequest`]): the prefix is evaluated once
+    /// (not at all when the previous scoring request had the same one; only the rest when it
+    /// shared a start) and every continuation is decoded as its own sequence over the prefix's
+    /// KV cells, as many as fit in one batch. Request errors (bad token ids, an empty
+    /// continuation or candidate, more than 20 top log-probabilities) are returned here; one
+    /// that does not fit the context arrives as the result's error.
+    pub fn score_continuations(&self, request: ScoreRequest) -> Result<Scoring, EngineError> {
+        let received = Instant::now();
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        if request.top_logprobs > MAX_TOP_LOGPROBS {
+            return Err(EngineError::InvalidRequest(format!(
+                "top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}"
+            )));
+        }
+        let mut prefix = self.prompt_tokens(&request.prefix, true)?;
+        if prefix.is_empty() {
+            prefix.push(self.inner.llama.vocab().bos());
+        }
+        let continuations = request
+            .continuations
+            .iter()
+            .map(|c| self.prompt_tokens(c, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        if continuations.iter().any(Vec::is_empty) {
+            return Err(EngineError::InvalidRequest(
+                "a continuation to score is empty".into(),
+            ));
+        }
+        let candidate_tokens = request
+            .candidates
+            .iter()
+            .map(|c| self.prompt_tokens(c, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        let candidates = candidate_tokens
+            .iter()
+            .map(|t| t.first().copied())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| EngineError::InvalidRequest("a candidate token is empty".into()))?;
+        let (reply, scoring) = Scoring::channel();
+        let job = ScoreJob {
+            prefix,
+            continuations,
+            candidates,
+            candidate_tokens: candidate_tokens
+                .iter()
+                .map(|t| t.iter().map(|t| t.0).collect())
+                .collect(),
+            token_logprobs: request.token_logprobs,
+            top_logprobs: request.top_logprobs,
+            received,
+            reply,
+        };
+        self.inner
+            .commands
+            .send(Command::Score(Box::new(job)))
+            .map_err(|_| self.inner.health.gone())?;
+        Ok(scoring)
+    }
+
+    /// A prompt's tokens (`add_special`: BOS when the model wants one), ids checked.
+    fn prompt_tokens(
+        &self,
+        prompt: &Prompt,
+        add_special: bool,
+    ) -> Result<Vec<LlamaToken>, EngineError> {
+        let tokens = match prompt {
+            Prompt::Text(text) => self.tokenize(text, add_special),
+            Prompt::Tokens(tokens) => tokens.iter().map(|&t| LlamaToken(t)).collect(),
+        };
+        let n_vocab = self.inner.info.n_vocab as i32;
+        if let Some(bad) = tokens.iter().find(|t| t.0 < 0 || t.0 >= n_vocab) {
+            return Err(EngineError::InvalidRequest(format!(
+                "token id {} is outside the vocabulary",
+                bad.0
+            )));
+        }
+        Ok(tokens)
     }
 
     /// Tokenize text; `add_special` adds BOS when the model wants one. Special tokens written in

@@ -10,9 +10,11 @@
 //!
 //! Prefixes are shared across slots and kept in host memory when a slot changes hands
 //! ([`sharing`]). Embedding requests run a group per step between generation steps
-//! ([`embed::Embedder`]). A panic anywhere on the thread is caught ([`contain`]).
+//! ([`embed::Embedder`]), and scoring requests one decode per step in a context of their own
+//! ([`score::Scorer`]). A panic anywhere on the thread is caught ([`contain`]).
 
 pub(crate) mod contain;
+mod score;
 mod sharing;
 
 use std::collections::VecDeque;
@@ -111,6 +113,7 @@ fn start<'m>(
         model,
         ctx,
         embeds: embed::Embedder::new(),
+        scores: score::Scorer::new(),
         slots: (0..n_slots as i32).map(Slot::new).collect(),
         queue: VecDeque::new(),
         batch: LlamaBatch::new(batch_size as usize, n_slots as i32),
@@ -129,6 +132,8 @@ struct Worker<'m> {
     ctx: LlamaContext<'m>,
     /// Embedding requests and their pooled context.
     embeds: embed::Embedder<'m>,
+    /// Scoring requests and their context.
+    scores: score::Scorer<'m>,
     slots: Vec<Slot>,
     queue: VecDeque<Box<Job>>,
     batch: LlamaBatch<'static>,
@@ -147,6 +152,7 @@ impl<'m> Worker<'m> {
         loop {
             let idle = self.queue.is_empty()
                 && self.embeds.is_empty()
+                && self.scores.is_empty()
                 && self.slots.iter().all(|s| s.active.is_none());
             if idle {
                 match commands.recv() {
@@ -176,6 +182,9 @@ impl<'m> Worker<'m> {
             let (n_ctx, budget) = (self.n_ctx_slot, self.batch_size);
             self.embeds
                 .step(self.backend, self.model, n_ctx, self.threads, budget);
+            // And one scoring decode (a prefix chunk or a round of continuations).
+            self.scores
+                .step(self.backend, self.model, n_ctx, self.threads, budget);
         }
     }
 
@@ -186,6 +195,7 @@ impl<'m> Worker<'m> {
             Command::Embed { inputs, reply } => {
                 self.embeds.push(embed::EmbedJob::new(inputs, reply))
             }
+            Command::Score(job) => self.scores.push(job),
             Command::Shutdown => return false,
             #[cfg(test)]
             Command::Panic(message) => panic!("{message}"),
@@ -199,6 +209,7 @@ impl<'m> Worker<'m> {
     /// decoded so far. The sampled-but-undecoded `next_input` is not among them.
     fn drop_cancelled(&mut self) {
         self.embeds.drop_cancelled();
+        self.scores.drop_cancelled();
         self.queue.retain(|job| !job.events.is_closed());
         for slot in &mut self.slots {
             if slot
