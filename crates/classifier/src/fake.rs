@@ -1,13 +1,14 @@
 //! A scripted [`Generator`] for unit tests of the LLM and hybrid classifiers (no model): it reads
-//! which tool a prompt asks about and answers as scripted, with the log-probabilities the real
-//! engine would report, or fails the way the engine can.
+//! which tool a prompt (or a scored continuation) asks about and answers as scripted, with the
+//! log-probabilities the real engine would report, or fails the way the engine can.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hearth_engine::{
-    ChatMessage, Completion, DoneReason, EngineError, Event, GenerateRequest, Generation,
-    GenerationSender, Generator, Grammar, Logprobs, Prompt, TokenLogprob,
+    ChatMessage, Completion, ContinuationScore, DoneReason, EngineError, Event, GenerateRequest,
+    Generation, GenerationSender, Generator, Grammar, Logprobs, Prompt, ScoreRequest, Scores,
+    Scoring, TokenLogprob,
 };
 
 use crate::grammar::YES_NO_GBNF;
@@ -40,6 +41,12 @@ pub struct FakeGenerator {
     asked: Mutex<Vec<String>>,
     /// Senders of hanging generations, kept so they never end.
     hanging: Mutex<Vec<GenerationSender>>,
+    /// Senders of hanging scorings, kept so they never end.
+    hanging_scores: Mutex<Vec<tokio::sync::oneshot::Sender<Result<Scores, EngineError>>>>,
+    /// Calls of `score_continuations`.
+    score_calls: Mutex<usize>,
+    /// Whether it refuses to score continuations (like generators other than the engine's).
+    no_scoring: bool,
 }
 
 impl FakeGenerator {
@@ -58,6 +65,17 @@ impl FakeGenerator {
     pub fn with_json_text(mut self, text: &str) -> Self {
         self.json_text = Some(text.to_owned());
         self
+    }
+
+    /// A fake that cannot score continuations (the classifier then generates per tool).
+    pub fn without_scoring(mut self) -> Self {
+        self.no_scoring = true;
+        self
+    }
+
+    /// How many scoring calls were made.
+    pub fn score_calls(&self) -> usize {
+        *self.score_calls.lock().unwrap()
     }
 
     /// The tools asked about so far, in order.
@@ -187,7 +205,74 @@ fn done() -> Completion {
     }
 }
 
+/// Scripted scores for one continuation: the first yes-like candidate gets P(yes), the first
+/// no-like one 1 − P(yes), the others nothing; `None` answers with nothing for either.
+fn candidate_scores(candidates: &[String], p: Option<f64>) -> ContinuationScore {
+    let (mut yes, mut no) = (false, false);
+    let candidates: Vec<f32> = candidates
+        .iter()
+        .map(|c| {
+            let word = c.trim().to_lowercase();
+            let q = match p {
+                Some(p) if word == "yes" && !std::mem::replace(&mut yes, true) => p,
+                Some(p) if word == "no" && !std::mem::replace(&mut no, true) => 1.0 - p,
+                _ => 1e-12,
+            };
+            q.max(1e-12).ln() as f32
+        })
+        .collect();
+    ContinuationScore {
+        normalised: candidates.clone(),
+        candidates,
+        ..ContinuationScore::default()
+    }
+}
+
 impl Generator for FakeGenerator {
+    /// The continuations name the tools ("Tool: <name>\nNeeded:"); each is answered as
+    /// scripted, all in one result, or the whole call fails as the first failing tool says.
+    fn score_continuations(&self, request: ScoreRequest) -> Result<Scoring, EngineError> {
+        if self.no_scoring {
+            return Err(EngineError::InvalidRequest("cannot score".into()));
+        }
+        *self.score_calls.lock().unwrap() += 1;
+        let text = |p: &Prompt| match p {
+            Prompt::Text(t) => t.clone(),
+            Prompt::Tokens(_) => String::new(),
+        };
+        let candidates: Vec<String> = request.candidates.iter().map(text).collect();
+        let mut scores = Scores {
+            candidate_tokens: (0..candidates.len() as i32).map(|i| vec![i]).collect(),
+            ..Scores::default()
+        };
+        for continuation in &request.continuations {
+            let continuation = text(continuation);
+            let tool = continuation
+                .strip_prefix("Tool: ")
+                .and_then(|rest| rest.split('\n').next())
+                .unwrap_or_default()
+                .to_owned();
+            self.asked.lock().unwrap().push(tool.clone());
+            let score = match self.answer(&tool) {
+                Answer::P(p) => candidate_scores(&candidates, Some(p)),
+                Answer::Garbage => candidate_scores(&candidates, None),
+                Answer::Refuse => return Err(refused()),
+                Answer::Fail => return Ok(Scoring::ready(Err(EngineError::WorkerGone))),
+                Answer::Hang => {
+                    let (tx, scoring) = Scoring::channel();
+                    self.hanging_scores.lock().unwrap().push(tx);
+                    return Ok(scoring);
+                }
+            };
+            scores.continuations.push(score);
+        }
+        Ok(Scoring::ready(Ok(scores)))
+    }
+
+    fn can_score(&self) -> bool {
+        !self.no_scoring
+    }
+
     /// The last message only: it holds the request and the tool(s) asked about.
     fn render_chat(
         &self,

@@ -3,7 +3,8 @@
 //! Tools an explicit rule decided keep the rules' verdict when its certainty reaches
 //! [`HybridConfig::rule_certainty`]; tools judged by word overlap keep it unless their probability
 //! falls in [`HybridConfig::uncertain`], the band around the rules' grant threshold. The rest go
-//! to the LLM in one batched pass. Its calibrated log-odds, weighted by
+//! to the LLM in one batched pass (by default one scoring call over a shared, cached prefix:
+//! [`crate::LlmMode::Scored`]). Its calibrated log-odds, weighted by
 //! [`HybridConfig::llm_weight`], are added to the rules' log-odds relative to their threshold, and
 //! the LLM classifier's thresholds (stricter for risky tools) decide. When nothing is uncertain
 //! the engine is not called at all.
@@ -183,6 +184,7 @@ mod tests {
         let generator = fake(0.99, Answer::P(0.99));
         let token = hybrid(&generator).classify_blocking(&registry, UNSURE);
         assert_eq!(generator.asked(), ["convert_currency"]);
+        assert_eq!(generator.score_calls(), 1, "one batched scoring call");
         assert_eq!(token.classification_method, "hybrid-llm-fake");
         // The model's yes decides the open tool; the rules' firm no stays for the others even
         // though the model would have said yes to them too.

@@ -1,7 +1,13 @@
 //! The LLM classifier: grammar-constrained answers on the in-process engine, with confidence read
 //! from token probabilities.
 //!
-//! * [`LlmMode::PerTool`] (default): one prompt per tool, all sharing the instructions, few-shot
+//! * [`LlmMode::Scored`] (default): one shared prefix (instructions, the whole tool list, the
+//!   request) and one short continuation per tool asked about (`Tool: <name>` / `Needed:`),
+//!   scored by the engine in one batched pass over the prefix's KV cells
+//!   ([`Generator::score_continuations`]); P(yes) is read from the logits after each
+//!   continuation. Requests against the same registry reuse the cached tool list. A generator
+//!   that cannot score falls back to [`LlmMode::PerTool`].
+//! * [`LlmMode::PerTool`]: one prompt per tool, all sharing the instructions, few-shot
 //!   turns and the request as a prefix; each generates one grammar-constrained token (`yes`/`no`)
 //!   and the engine batches them together. P(yes) comes from the log-probabilities.
 //! * [`LlmMode::Json`]: one generation constrained to `{"<tool>":true|false,...}` with exactly the
@@ -14,19 +20,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_engine::{
-    Event, GenerateRequest, Generator, Grammar, Logprobs, Prompt, SamplingOptions,
+    Event, GenerateRequest, Generator, Grammar, Logprobs, Prompt, SamplingOptions, ScoreRequest,
 };
 
 use crate::classifier::{BoxFuture, Classifier};
-use crate::logprob::binary_probability;
+use crate::logprob::{
+    binary_probability, candidate_probability, YES_CANDIDATES, YES_NO_CANDIDATES,
+};
 use crate::score::{logit, sigmoid, token_confidence};
 use crate::{grammar, parse, prompt, CapabilityToken, ToolDefinition, ToolRegistry};
 
 /// How the model is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LlmMode {
-    /// One yes/no token per tool over a shared cached prefix (batched).
+    /// Every tool asked about scored in one batched pass: one continuation per tool after a
+    /// shared, cached prefix holding the tool list and the request.
     #[default]
+    Scored,
+    /// One yes/no generation per tool over a shared cached prefix (batched).
     PerTool,
     /// One constrained JSON object with every tool's boolean.
     Json,
@@ -67,6 +78,16 @@ impl Calibration {
         Self::for_name(&generator.model_name())
     }
 
+    /// The calibration measured for a model's answers in `mode`: [`Calibration::for_name`] for
+    /// the per-tool and JSON prompts it was fitted on, none for the scored prompt (no fit yet:
+    /// neutral rather than another prompt's).
+    pub fn for_mode(name: &str, mode: LlmMode) -> Self {
+        match mode {
+            LlmMode::PerTool | LlmMode::Json => Self::for_name(name),
+            LlmMode::Scored => Self::IDENTITY,
+        }
+    }
+
     /// [`Calibration::for_model`] by the model's name ([`Generator::model_name`]: the GGUF's
     /// `general.name`, or its path).
     pub fn for_name(name: &str) -> Self {
@@ -96,15 +117,15 @@ pub struct LlmConfig {
     pub timeout: Duration,
     /// Include the few-shot turns (per-tool mode).
     pub few_shot: bool,
-    /// Calibration of the model's P(yes); `None` uses the one measured for the model
-    /// ([`Calibration::for_model`]).
+    /// Calibration of the model's P(yes); `None` uses the one measured for the model and mode
+    /// ([`Calibration::for_mode`]).
     pub calibration: Option<Calibration>,
 }
 
 impl Default for LlmConfig {
     fn default() -> Self {
         Self {
-            mode: LlmMode::PerTool,
+            mode: LlmMode::default(),
             threshold: 0.5,
             risky_threshold: 0.7,
             timeout: Duration::from_secs(60),
@@ -146,8 +167,8 @@ pub struct LlmClassifier {
     generator: Arc<dyn Generator>,
     label: String,
     config: LlmConfig,
-    /// The model's own calibration, used unless the config names one.
-    model_calibration: Calibration,
+    /// The model's name, which picks its calibration unless the config names one.
+    model_name: String,
 }
 
 impl std::fmt::Debug for LlmClassifier {
@@ -155,7 +176,7 @@ impl std::fmt::Debug for LlmClassifier {
         f.debug_struct("LlmClassifier")
             .field("label", &self.label)
             .field("config", &self.config)
-            .field("model_calibration", &self.model_calibration)
+            .field("model_name", &self.model_name)
             .finish_non_exhaustive()
     }
 }
@@ -165,12 +186,12 @@ impl LlmClassifier {
     /// settings; its label is the generator's [`Generator::label`] (the model file's stem).
     pub fn new(generator: Arc<dyn Generator>) -> Self {
         let label = generator.label();
-        let model_calibration = Calibration::for_model(generator.as_ref());
+        let model_name = generator.model_name();
         Self {
             generator,
             label,
             config: LlmConfig::default(),
-            model_calibration,
+            model_name,
         }
     }
 
@@ -205,15 +226,71 @@ impl LlmClassifier {
         }
         let work = async {
             match self.config.mode {
-                LlmMode::PerTool => self.score_per_tool(registry, request, which).await,
+                LlmMode::Scored if self.generator.can_score() => {
+                    self.score_batched(registry, request, which).await
+                }
+                LlmMode::Scored | LlmMode::PerTool => {
+                    self.score_per_tool(registry, request, which).await
+                }
                 LlmMode::Json => self.score_json(registry, request, which).await,
             }
         };
         let raw = tokio::time::timeout(self.config.timeout, work)
             .await
             .map_err(|_| LlmError::Timeout(self.config.timeout))??;
-        let calibration = self.config.calibration.unwrap_or(self.model_calibration);
+        let calibration = self
+            .config
+            .calibration
+            .unwrap_or_else(|| Calibration::for_mode(&self.model_name, self.config.mode));
         Ok(raw.into_iter().map(|p| calibration.apply(p)).collect())
+    }
+
+    /// Raw P(yes) for the tools at `which` from one scoring call: the tool list and the
+    /// request as the shared prefix, one continuation per tool.
+    async fn score_batched(
+        &self,
+        registry: &ToolRegistry,
+        request: &str,
+        which: &[usize],
+    ) -> Result<Vec<f64>, LlmError> {
+        let messages = prompt::scored_messages(request, registry.tools());
+        let prefix = self.generator.render_chat(&messages, None, true)?;
+        let continuations = which
+            .iter()
+            .map(|&i| Prompt::Text(prompt::scored_continuation(&registry.tools()[i])))
+            .collect();
+        let req = ScoreRequest::new(Prompt::Text(prefix))
+            .with_continuations(continuations)
+            .with_candidates(&YES_NO_CANDIDATES);
+        let scores = self.generator.score_continuations(req)?.wait().await?;
+        if scores.continuations.len() != which.len() {
+            return Err(LlmError::Unparseable(format!(
+                "{} scores for {} tools",
+                scores.continuations.len(),
+                which.len()
+            )));
+        }
+        tracing::debug!(
+            tools = which.len(),
+            prefix_evaluated = scores.prefix_evaluated,
+            prefix_reused = scores.prefix_reused,
+            ms = scores.total_duration_ns / 1_000_000,
+            "scored tools in one pass"
+        );
+        scores
+            .continuations
+            .iter()
+            .zip(which)
+            .map(|(c, &i)| {
+                candidate_probability(&c.candidates, &scores.candidate_tokens, YES_CANDIDATES)
+                    .ok_or_else(|| {
+                        LlmError::Unparseable(format!(
+                            "neither yes nor no for tool {:?}",
+                            registry.tools()[i].name
+                        ))
+                    })
+            })
+            .collect()
     }
 
     async fn score_per_tool(
@@ -421,7 +498,7 @@ mod tests {
 
     #[test]
     fn answers_map_to_grants_by_risk_threshold() {
-        for mode in [LlmMode::PerTool, LlmMode::Json] {
+        for mode in [LlmMode::Scored, LlmMode::PerTool, LlmMode::Json] {
             let generator = Arc::new(FakeGenerator::new(&answers()));
             let c = LlmClassifier::new(generator.clone()).with_config(LlmConfig {
                 mode,
@@ -487,6 +564,41 @@ mod tests {
             Calibration::for_name("Gemma 3 270m It"),
             Calibration::IDENTITY
         );
+        // SmolLM2's fit is for the per-tool and JSON prompts, not the scored one.
+        let smol = "SmolLM2 135M Instruct";
+        assert_eq!(
+            Calibration::for_mode(smol, LlmMode::PerTool),
+            Calibration::default()
+        );
+        assert_eq!(
+            Calibration::for_mode(smol, LlmMode::Scored),
+            Calibration::IDENTITY
+        );
+    }
+
+    #[test]
+    fn the_scored_mode_asks_about_every_tool_in_one_call() {
+        let generator = Arc::new(FakeGenerator::new(&answers()));
+        let c = LlmClassifier::new(generator.clone());
+        assert_eq!(c.config().mode, LlmMode::Scored);
+        let token = c.classify_blocking(&registry(), "do the thing");
+        assert_eq!(
+            token.granted(),
+            ["delete_file", "read_website"],
+            "{token:?}"
+        );
+        assert_eq!(generator.score_calls(), 1);
+        assert_eq!(generator.asked().len(), 4);
+    }
+
+    #[test]
+    fn a_generator_that_cannot_score_is_asked_per_tool() {
+        let generator = Arc::new(FakeGenerator::new(&answers()).without_scoring());
+        let token = LlmClassifier::new(generator.clone()).classify_blocking(&registry(), "x");
+        assert!(!token.is_failure(), "{}", token.classification_method);
+        assert_eq!(token.granted(), ["delete_file", "read_website"]);
+        assert_eq!(generator.score_calls(), 0);
+        assert_eq!(generator.asked().len(), 4, "one generation per tool");
     }
 
     #[test]
@@ -497,7 +609,7 @@ mod tests {
             (Answer::Garbage, "-error: neither yes nor no"),
             (Answer::Hang, "-error: timed out"),
         ];
-        for mode in [LlmMode::PerTool, LlmMode::Json] {
+        for mode in [LlmMode::Scored, LlmMode::PerTool, LlmMode::Json] {
             for (answer, why) in cases.clone() {
                 let mut script = answers();
                 script[1].1 = answer;

@@ -1,6 +1,46 @@
-//! Probabilities of a binary answer read from the engine's top log-probabilities at one position.
+//! Probabilities of a binary answer read from the engine's top log-probabilities at one position,
+//! or from the log-probabilities of named candidate tokens ([`candidate_probability`]).
 
 use hearth_engine::Logprobs;
+
+/// Spellings of the two answers scored after a scored-mode continuation (`Needed:`), yes-like
+/// first: [`candidate_probability`] sums each answer's spellings.
+pub const YES_NO_CANDIDATES: [&str; 8] = [" yes", " Yes", "yes", "Yes", " no", " No", "no", "No"];
+
+/// How many of [`YES_NO_CANDIDATES`] are the first answer.
+pub const YES_CANDIDATES: usize = 4;
+
+/// Below this total probability of both answers the model answered something else: the answer
+/// is unreadable rather than a coin toss.
+pub const MIN_ANSWER_MASS: f64 = 1e-6;
+
+/// P(first answer) / P(either) from candidates' full-vocabulary log-probabilities at one
+/// position: `log_probs[i]` for candidate `i`, tokenized as `tokens[i]`; candidates
+/// `..n_first` spell the first answer, the rest the second. A candidate counts only when it is
+/// one token, and each token once. `None` when no usable candidate spells one of the answers or
+/// both together have less than [`MIN_ANSWER_MASS`].
+pub fn candidate_probability(
+    log_probs: &[f32],
+    tokens: &[Vec<i32>],
+    n_first: usize,
+) -> Option<f64> {
+    let mut mass = [0.0f64; 2];
+    let mut usable = [false; 2];
+    let mut seen = std::collections::HashSet::new();
+    for (i, (&lp, t)) in log_probs.iter().zip(tokens).enumerate() {
+        let [id] = t.as_slice() else {
+            continue;
+        };
+        if !seen.insert(*id) {
+            continue;
+        }
+        let k = usize::from(i >= n_first);
+        usable[k] = true;
+        mass[k] += f64::from(lp).exp();
+    }
+    let total = mass[0] + mass[1];
+    (usable == [true, true] && total >= MIN_ANSWER_MASS).then(|| mass[0] / total)
+}
 
 /// P(first answer) / (P(first) + P(second)) at a position whose token starts after `prefix`
 /// (text of the token already fixed before the answer, usually empty). A candidate token counts
@@ -85,6 +125,29 @@ mod tests {
         assert!((p - 0.05 / 0.85).abs() < 1e-4, "{p}");
         let none = lps(("The", 0.8), &[("The", 0.8)]);
         assert_eq!(binary_probability(&none, "", "yes", "no"), None);
+    }
+
+    #[test]
+    fn candidate_mass_is_summed_per_answer_over_single_tokens() {
+        let ln = |p: f64| p.ln() as f32;
+        let tokens = vec![vec![1], vec![2], vec![3], vec![4, 5]];
+        // yes: 0.3 + 0.1; no: 0.2 (the two-token spelling does not count).
+        let lps = [ln(0.3), ln(0.1), ln(0.2), ln(0.3)];
+        let p = candidate_probability(&lps, &tokens, 2).unwrap();
+        assert!((p - 0.4 / 0.6).abs() < 1e-6, "{p}");
+        // A token named twice counts once.
+        let twice = vec![vec![1], vec![1], vec![3]];
+        let p = candidate_probability(&[ln(0.3), ln(0.3), ln(0.1)], &twice, 2).unwrap();
+        assert!((p - 0.75).abs() < 1e-6, "{p}");
+        // Something else entirely was the answer, or one answer cannot be spelled.
+        assert_eq!(
+            candidate_probability(&[-30.0, -30.0, -30.0], &tokens[..3], 2),
+            None
+        );
+        assert_eq!(
+            candidate_probability(&[ln(0.5), ln(0.5)], &[vec![1], vec![4, 5]], 1),
+            None
+        );
     }
 
     #[test]
