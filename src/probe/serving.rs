@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use hearth_engine::{ChatMessage, Embeddings, EngineError, GenerateRequest, LoadConfig};
+use hearth_engine::{
+    ChatMessage, Embeddings, EngineError, GenerateRequest, Generation, LoadConfig, ScoreRequest,
+    Scoring,
+};
 use hearth_ollama_compat::backend::{EventStream, LoadedFacts, LoadedModel, Loader};
 
 use super::record::STATE_DIR;
@@ -217,11 +220,74 @@ impl LoadedModel for TrackedModel {
     }
 
     fn generator(&self) -> Arc<dyn hearth_engine::Generator> {
-        self.inner.generator()
+        Arc::new(TrackedGenerator {
+            inner: self.inner.generator(),
+            digest: self.digest.clone(),
+            state: Arc::clone(&self.state),
+        })
     }
 
     fn prompt_cache(&self) -> hearth_engine::PromptCacheStats {
         self.inner.prompt_cache()
+    }
+}
+
+/// The classifier's view of a tracked model: its generations and scoring passes count as work
+/// on the file too, so a crash during `/api/classify` is blamed on the model that ran.
+struct TrackedGenerator {
+    inner: Arc<dyn hearth_engine::Generator>,
+    digest: String,
+    state: Arc<ServingState>,
+}
+
+impl hearth_engine::Generator for TrackedGenerator {
+    fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[serde_json::Value]>,
+        add_generation_prompt: bool,
+    ) -> Result<String, EngineError> {
+        self.inner
+            .render_chat(messages, tools, add_generation_prompt)
+    }
+
+    fn generate(&self, request: GenerateRequest) -> Result<Generation, EngineError> {
+        let guard = self.state.enter(&self.digest);
+        let mut inner = self.inner.generate(request)?;
+        // Relay the events while holding the guard; a dropped receiver drops the inner
+        // generation, which cancels it.
+        let (tx, outer) = Generation::channel();
+        std::thread::Builder::new()
+            .name("classify-relay".into())
+            .spawn(move || {
+                let _guard = guard;
+                while let Some(event) = inner.blocking_next() {
+                    if !tx.send(event) {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| {
+                EngineError::InvalidRequest(format!("cannot start a relay thread: {e}"))
+            })?;
+        Ok(outer)
+    }
+
+    fn score_continuations(&self, request: ScoreRequest) -> Result<Scoring, EngineError> {
+        let _guard = self.state.enter(&self.digest);
+        self.inner.score_continuations(request)
+    }
+
+    fn can_score(&self) -> bool {
+        self.inner.can_score()
+    }
+
+    fn model_name(&self) -> String {
+        self.inner.model_name()
+    }
+
+    fn label(&self) -> String {
+        self.inner.label()
     }
 }
 
@@ -258,5 +324,69 @@ mod tests {
         let _b = state.enter("bb");
         assert_eq!(take(dir.path(), pid), vec!["bb".to_owned()]);
         assert!(!state_path(dir.path(), pid).exists());
+    }
+
+    /// A generator that streams the events it is given, one per `release`.
+    struct Paced(std::sync::Mutex<Option<hearth_engine::GenerationSender>>);
+
+    impl hearth_engine::Generator for Paced {
+        fn render_chat(
+            &self,
+            _: &[ChatMessage],
+            _: Option<&[serde_json::Value]>,
+            _: bool,
+        ) -> Result<String, EngineError> {
+            Ok(String::new())
+        }
+
+        fn generate(&self, _: GenerateRequest) -> Result<Generation, EngineError> {
+            let (tx, generation) = Generation::channel();
+            *self.0.lock().unwrap() = Some(tx);
+            Ok(generation)
+        }
+
+        fn model_name(&self) -> String {
+            "paced".into()
+        }
+
+        fn label(&self) -> String {
+            "paced".into()
+        }
+    }
+
+    #[test]
+    fn classifier_generations_count_as_work_until_they_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ServingState::new(dir.path());
+        let paced = Arc::new(Paced(std::sync::Mutex::new(None)));
+        let generator = TrackedGenerator {
+            inner: paced.clone(),
+            digest: "cc".into(),
+            state: Arc::clone(&state),
+        };
+        let at_work = || std::fs::read(state_path(dir.path(), std::process::id())).is_ok();
+        let mut generation =
+            hearth_engine::Generator::generate(&generator, GenerateRequest::new("hi")).unwrap();
+        assert!(at_work(), "the file is at work while the generation runs");
+        let tx = paced.0.lock().unwrap().take().unwrap();
+        assert!(tx.send(hearth_engine::Event::Token {
+            text: "x".into(),
+            logprobs: Vec::new(),
+        }));
+        assert!(matches!(
+            generation.blocking_next(),
+            Some(hearth_engine::Event::Token { .. })
+        ));
+        assert!(at_work());
+        drop(tx);
+        assert!(generation.blocking_next().is_none());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while at_work() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still at work after the end"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
