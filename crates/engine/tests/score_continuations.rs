@@ -21,7 +21,11 @@ use hearth_store::builtin;
 const TOLERANCE: f32 = 1e-3;
 
 fn model(num_ctx: u32) -> Model {
-    let m = builtin::find("smollm2:135m").expect("smollm2:135m is in the fetch list");
+    load("smollm2:135m", num_ctx)
+}
+
+fn load(name: &str, num_ctx: u32) -> Model {
+    let m = builtin::find(name).expect("the model is in the fetch list");
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
     let path = builtin::locate(m, &[dir])
         .unwrap_or_else(|e| panic!("the bundled model is required for these tests: {e}"));
@@ -135,10 +139,20 @@ fn generation_logprobs(model: &Model, tokens: Vec<i32>) -> Vec<(String, f32)> {
 
 #[test]
 fn batched_scores_equal_each_continuation_evaluated_alone() {
-    let model = model(2048);
-    let prefix = model.tokenize_ids(&prefix_text(20), true);
-    let conts = tokens(&model, &continuation_texts(12));
-    let batched = score(&model, request(&prefix, &conts));
+    batched_equals_alone(&model(2048), 20);
+}
+
+/// Gemma 3's sliding-window layers keep only the last 512 positions: a prefix longer than
+/// that is shared and reused as correctly.
+#[test]
+fn batched_scores_equal_each_continuation_evaluated_alone_on_gemma() {
+    batched_equals_alone(&load("gemma3:270m", 2048), 50);
+}
+
+fn batched_equals_alone(model: &Model, lines: usize) {
+    let prefix = model.tokenize_ids(&prefix_text(lines), true);
+    let conts = tokens(model, &continuation_texts(12));
+    let batched = score(model, request(&prefix, &conts));
     assert_eq!(batched.continuations.len(), conts.len());
     let tokens: usize = conts.iter().map(Vec::len).sum();
     assert!(
@@ -150,13 +164,13 @@ fn batched_scores_equal_each_continuation_evaluated_alone() {
     assert!(batched.candidate_tokens.iter().all(|t| t.len() == 1));
 
     // The generation path holds the prefix in a slot first, as after any earlier request.
-    generation_logprobs(&model, prefix.clone());
+    generation_logprobs(model, prefix.clone());
     for (i, (cont, got)) in conts.iter().zip(&batched.continuations).enumerate() {
         // The generation path: prefix + continuation as one plain prompt in a slot of the
         // generation context, no cells shared with any other sequence.
         let mut alone = prefix.clone();
         alone.extend(cont);
-        let reference = generation_logprobs(&model, alone);
+        let reference = generation_logprobs(model, alone);
         for &(id, lp) in &got.top {
             let text = model.detokenize(&[id]);
             let (_, want) = reference
@@ -169,7 +183,7 @@ fn batched_scores_equal_each_continuation_evaluated_alone() {
             );
         }
         // The scoring path with this continuation alone in its batch.
-        let one = score(&model, request(&prefix, std::slice::from_ref(cont)));
+        let one = score(model, request(&prefix, std::slice::from_ref(cont)));
         assert_eq!(one.prefix_evaluated, 0, "the prefix is cached by now");
         assert_close(got, &one.continuations[0], &format!("continuation {i}"));
         let total: f32 = got.normalised.iter().map(|l| l.exp()).sum();
