@@ -92,7 +92,9 @@ pub fn load(path: &Path) -> Result<Vec<DevItem>, DevsetError> {
                 tools,
             } => {
                 if registries.insert(define_registry.clone(), tools).is_some() {
-                    return Err(err(format!("registry {define_registry:?} is defined twice")));
+                    return Err(err(format!(
+                        "registry {define_registry:?} is defined twice"
+                    )));
                 }
                 continue;
             }
