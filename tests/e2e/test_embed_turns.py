@@ -19,19 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+from harness import check, run
 
 BIN = os.environ.get("HEARTH_BIN", "target/release/hearth")
 MODEL = "smollm2:135m"
 # A smaller count (HEARTH_E2E_EMBED_INPUTS) only for trying the checks on a slow machine.
 BIG = int(os.environ.get("HEARTH_E2E_EMBED_INPUTS", "2000"))
-CHECKS = []
 SERVER = {}
-
-
-def check(fn):
-    CHECKS.append(fn)
-    return fn
 
 
 def inputs(n, tag="input"):
@@ -202,23 +197,11 @@ def an_abandoned_openai_embedding_frees_the_engine():
 
 
 def main():
-    passed = failed = 0
     try:
         start_server()
-        for fn in CHECKS:
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - report every failure and go on
-                failed += 1
-                print(f"FAIL {fn.__name__}")
-                traceback.print_exc()
-            else:
-                passed += 1
-                print(f"ok   {fn.__name__}")
+        return run()
     finally:
         stop_server()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
