@@ -67,7 +67,7 @@ pub const DEFAULT_RULES: &[(&str, &[&str])] = &[
     (
         r"^(write|save|create|update|append)[_.\-]?(to[_.\-]?)?(the[_.\-]?)?(files?|documents?)$|^touch$",
         &[
-            r"\b(write|save|store|create|put|append|fix)\b[^.?!]*\b(files?|[\w\-]+\.(txt|md|csv|json|docx?|log))\b",
+            r"\b(write|save|store|create|put|append|fix|log|draft|name|make|record|dump|output|redirect|new)\b[^.?!]*\b(files?|[\w\-]+\.(txt|md|csv|json|docx?|log))\b",
             r"\bsave\b[^.?!]*\b(as|it|them|version)\b",
         ],
     ),
@@ -130,6 +130,16 @@ pub const DEFAULT_RULES: &[(&str, &[&str])] = &[
         &[
             r"\b(schedule|book|add|create|set up|put)\b[^.?!]*\b(meeting|event|appointment|call|reminder|calendar)\b",
             r"\bremind me\b",
+        ],
+    ),
+    // A car's brake pedal: a push-button engine start needs the brake held down.
+    (
+        r"^press[_.\-]?brake|^brake[_.\-]?pedal|^(apply|press|push)[_.\-]?(the[_.\-]?)?brakes?$",
+        &[
+            r"\b(start|starting|initiate|ignite|fire up|crank|turn on)\b[^.?!]*\b(engine|ignition|car|vehicle)\b",
+            r"\b(engine|ignition)\b[^.?!]*\b(start|on|running)\b",
+            r"\bbrakes?\b",
+            r"\b(slow down|stop the (car|vehicle))\b",
         ],
     ),
     // Publishing posts.

@@ -22,8 +22,8 @@ use crate::lexical::{stem, words};
 use crate::negation::is_negated;
 use crate::score::ToolScore;
 use crate::vocabulary::{
-    CHANGE_VERBS, EFFECTS, FILE_OBJECTS, OBJECT_GROUPS, P_PREREQUISITE, READ_VERBS, SYNONYMS,
-    SYNONYM_WEIGHT,
+    CHANGE_VERBS, EFFECTS, FILE_OBJECTS, OBJECT_GROUPS, PHRASES, P_PREREQUISITE, READ_VERBS,
+    SYNONYMS, SYNONYM_WEIGHT,
 };
 use crate::ToolDefinition;
 
@@ -149,11 +149,47 @@ pub fn other_object_named(tool: &ToolDefinition, tools: &[ToolDefinition], own: 
     if !own_objects.is_disjoint(&said) {
         return false;
     }
-    tools.iter().filter(|u| u.name != tool.name).any(|u| {
-        let n = name_words(u);
-        n.len() > 1
-            && effect_classes(u).iter().any(|c| classes.contains(c))
-            && !objects(n.get(1..).unwrap_or_default()).is_disjoint(&said)
+    // A bare ask ("lock up", "commit it") points at no other object.
+    if bare_cue(tool, own, tools) {
+        return false;
+    }
+    tools
+        .iter()
+        .filter(|u| u.name != tool.name && !is_read(u))
+        .any(|u| {
+            let n = name_words(u);
+            n.len() > 1
+                && effect_classes(u).iter().any(|c| classes.contains(c))
+                && !objects(n.get(1..).unwrap_or_default()).is_disjoint(&said)
+        })
+}
+
+/// Whether some cue of `tool`'s effect stands without an object in its clause: no object word of
+/// any side-effect tool of the same effect follows it before the clause ends ("lock up and arm
+/// the alarm": "lock" names no object; "arm" names the alarm).
+pub(crate) fn bare_cue(tool: &ToolDefinition, own: &str, tools: &[ToolDefinition]) -> bool {
+    let classes = effect_classes(tool);
+    let rivals: HashSet<String> = tools
+        .iter()
+        .filter(|u| !is_read(u) && effect_classes(u).iter().any(|c| classes.contains(c)))
+        .flat_map(|u| objects(name_words(u).get(1..).unwrap_or_default()))
+        .collect();
+    let cues = cues_said(tool, own);
+    let toks = tokens(own);
+    toks.iter().enumerate().any(|(k, (at, w))| {
+        if !cues.contains(w) {
+            return false;
+        }
+        let end = own[*at..]
+            .find(['.', ',', ';', ':', '!', '?'])
+            .map_or(own.len(), |e| at + e);
+        let window: Vec<String> = toks[k + 1..]
+            .iter()
+            .take_while(|(a, t)| *a < end && t != "and" && t != "then")
+            .take(5)
+            .map(|(_, t)| t.clone())
+            .collect();
+        objects(&window).is_disjoint(&rivals)
     })
 }
 
@@ -194,6 +230,8 @@ fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
 pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
     let effects = &tables().effects;
     let classes = effect_classes(tool);
+    let own = rephrased(own);
+    let own = own.as_str();
     let toks = tokens(own);
     toks.iter()
         .enumerate()
@@ -205,6 +243,68 @@ pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
         })
         .map(|(_, (_, w))| w.clone())
         .collect()
+}
+
+/// Whether some cue of `tool`'s effect in `own` is used as a verb. A cue that is also one of the
+/// tool's `objects` ("the unread emails", "my rent payment") is read as a noun unless it stands
+/// where an imperative does: first in a clause, or after "please", "to", "and", "then", "you"
+/// ("email Bob the notes", "buy the top result", "I need to email her").
+pub(crate) fn asked_by_verb(
+    tool: &ToolDefinition,
+    own: &str,
+    tool_objects: &HashSet<String>,
+) -> bool {
+    const BEFORE_VERB: &[&str] = &[
+        "please", "pls", "to", "and", "then", "you", "also", "just", "now", "go", "ahead", "lets",
+        "let's", "i", "we", "kindly",
+    ];
+    let cues: HashSet<String> = cues_said(tool, own).into_iter().collect();
+    if cues.is_empty() {
+        return false;
+    }
+    let text = rephrased(own);
+    let toks = tokens(&text);
+    toks.iter().enumerate().any(|(k, (at, w))| {
+        if !cues.contains(w) {
+            return false;
+        }
+        if objects(std::slice::from_ref(w)).is_disjoint(tool_objects) {
+            return true;
+        }
+        // "Emails from Alice this week?" asks nothing.
+        if text[*at..]
+            .split(['.', '!', ';'])
+            .next()
+            .is_some_and(|c| c.contains('?'))
+        {
+            return false;
+        }
+        let clause_start = text[..*at]
+            .trim_end()
+            .chars()
+            .last()
+            .is_none_or(|c| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '(' | '-'));
+        clause_start || (k > 0 && BEFORE_VERB.iter().any(|b| stem(b) == toks[k - 1].1))
+    })
+}
+
+/// `own` with the multi-word asks of [`PHRASES`] spelled as their one-word cue ("check out the
+/// cart" → "checkout the cart", "take it off" → "remove it").
+fn rephrased(own: &str) -> String {
+    static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let res = RES.get_or_init(|| {
+        PHRASES
+            .iter()
+            .map(|(p, r)| (Regex::new(p).expect("phrase pattern"), *r))
+            .collect()
+    });
+    let mut text = own.to_owned();
+    for (re, with) in res {
+        if re.is_match(&text) {
+            text = re.replace_all(&text, *with).into_owned();
+        }
+    }
+    text
 }
 
 pub(crate) fn file_named() -> &'static Regex {

@@ -27,8 +27,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::intent::{
-    cues_said, effect_classes, effect_requested, file_named, is_read, name_words, objects,
-    other_object_named, tokens, weighted_request_words,
+    asked_by_verb, bare_cue, cues_said, effect_classes, effect_requested, file_named, is_read,
+    name_words, objects, other_object_named, tokens, weighted_request_words,
 };
 use crate::negation::is_negated;
 use crate::score::ToolScore;
@@ -87,6 +87,17 @@ fn interrogative() -> &'static Regex {
     })
 }
 
+/// Whether the request asks for information: a question, or an imperative to look something up
+/// ("pull up everything on Margie's Travel", "show me the open incidents").
+fn seeks_information(own: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let lookup = RE.get_or_init(|| {
+        Regex::new(r"(?i)(^|[.!?]\s+)\W*(please |can you |could you )?(pull up|look up|look into|find|show|list|get|check|search|give me|tell me|summari[sz]e|fetch|read|see|look at|who|what|which|when|where|how)\b")
+            .expect("lookup pattern")
+    });
+    own.contains('?') || interrogative().is_match(own) || lookup.is_match(own)
+}
+
 /// Objects of `tool`'s name (its verb dropped); for one-word names (`touch`, `cd`), the objects
 /// of its description's first sentence.
 fn name_objects(tool: &ToolDefinition) -> HashSet<String> {
@@ -119,6 +130,24 @@ fn id_objects(tool: &ToolDefinition) -> HashSet<String> {
         .map(|w| crate::lexical::stem(&w))
         .collect();
     objects(&words)
+}
+
+/// Stemmed words of the descriptions of `tool`'s required arguments ("The zipcode of the first
+/// city"): the inputs a call needs, which a read tool may have to produce first.
+fn input_words(tool: &ToolDefinition) -> HashSet<String> {
+    tool.parameters
+        .iter()
+        .filter(|p| p.required)
+        .flat_map(|p| crate::lexical::words(&p.description))
+        .collect()
+}
+
+/// The head object of a read tool's name, the thing it produces (`get_zipcode_based_on_city` →
+/// zipcode), when that word is an object.
+fn head_object(tool: &ToolDefinition) -> Option<String> {
+    let n = name_words(tool);
+    let head = n.get(1)?;
+    objects(std::slice::from_ref(head)).into_iter().next()
 }
 
 fn changes_existing(tool: &ToolDefinition) -> bool {
@@ -177,10 +206,7 @@ pub fn apply(
             continue;
         }
         // A cue that is also the tool's object ("the unread emails") is a noun, not an ask.
-        let by_verb = cues_said(tool, own)
-            .iter()
-            .any(|w| objects(std::slice::from_ref(w)).is_disjoint(&own_objects[i]));
-        if !by_verb {
+        if !asked_by_verb(tool, own, &own_objects[i]) {
             continue;
         }
         let named = !own_objects[i].is_disjoint(&said);
@@ -188,7 +214,18 @@ pub fn apply(
             .filter(|&j| !read[j] && classes[j].iter().any(|c| classes[i].contains(c)))
             .count()
             == 1;
-        if !question && (named || (only_one && tools.len() >= policy.domain_min_tools)) {
+        // A bare ask in the tool's own verb ("lock up", "commit it") when no other tool has
+        // that verb.
+        let verb = name_words(tool).first().cloned().unwrap_or_default();
+        let own_verb = cues_said(tool, own).contains(&verb)
+            && tools
+                .iter()
+                .filter(|u| !is_read(u) && name_words(u).first() == Some(&verb))
+                .count()
+                == 1
+            && bare_cue(tool, own, tools);
+        if !question && (named || own_verb || (only_one && tools.len() >= policy.domain_min_tools))
+        {
             raise(&mut scores[i]);
         }
     }
@@ -228,8 +265,10 @@ pub fn apply(
     let file = file_named().is_match(own);
     for _ in 0..2 {
         let mut needs: HashSet<String> = HashSet::new();
+        let mut inputs: HashSet<String> = HashSet::new();
         for (i, tool) in tools.iter().enumerate() {
             if scores[i].p >= threshold {
+                inputs.extend(input_words(tool));
                 // Changing an existing object (reply, cancel, update) needs it looked up first;
                 // creating or sending a new one does not.
                 if !read[i] && changes_existing(tool) {
@@ -246,16 +285,19 @@ pub fn apply(
                 && name_words(tool)
                     .iter()
                     .any(|w| FILE_OBJECTS.contains(&w.as_str()));
-            if reads_file || !own_objects[i].is_disjoint(&needs) {
+            // A read that produces what a granted call takes as input ("the zipcode of the
+            // city" → `get_zipcode_based_on_city`).
+            let produces_input = head_object(tool).is_some_and(|h| inputs.contains(&h));
+            if reads_file || produces_input || !own_objects[i].is_disjoint(&needs) {
                 raise(&mut scores[i]);
             }
         }
     }
 
-    // Domain-wide reads.
+    // Domain-wide reads, once the task uses the registry or asks it for information.
     if policy.domain_read_max_risk > 0
         && tools.len() >= policy.domain_min_tools
-        && scores.iter().any(|s| s.p >= threshold)
+        && (scores.iter().any(|s| s.p >= threshold) || seeks_information(own))
     {
         for (i, tool) in tools.iter().enumerate() {
             if read[i] && tool.risk_level <= policy.domain_read_max_risk {
@@ -335,6 +377,92 @@ mod tests {
             "{g:?}"
         );
         assert!(!g.contains(&"place_order".into()), "{g:?}");
+    }
+
+    fn home() -> ToolRegistry {
+        let t = |n: &str, r: i64, d: &str| ToolDefinition::new(n, d, r);
+        ToolRegistry::from_tools(vec![
+            t("list_devices", 1, "List the devices"),
+            t("get_weather", 1, "The forecast"),
+            t("lock_door", 4, "Lock a door"),
+            t("unlock_door", 5, "Unlock a door"),
+            t("arm_alarm", 4, "Arm the alarm"),
+            t("turn_off", 3, "Switch a device off"),
+            t("create_automation", 4, "Run actions on a schedule"),
+            t("get_zipcode", 1, "The zipcode of a city"),
+            t("estimate_distance", 1, "Distance between two places")
+                .with_param("from", "The zipcode of the start"),
+            t("set_thermostat", 3, "Set the temperature"),
+        ])
+        .unwrap()
+    }
+
+    fn granted_in(registry: &ToolRegistry, request: &str) -> Vec<String> {
+        let t = RulesClassifier::default().classify_now(registry, request);
+        t.granted().into_iter().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_bare_ask_is_not_pointed_at_another_tools_object() {
+        // "Lock up" names no object, so "the alarm" of the next clause does not take it away.
+        let g = granted_in(&home(), "Lock up and arm the alarm, we're heading out");
+        assert!(
+            g.contains(&"lock_door".into()) && g.contains(&"arm_alarm".into()),
+            "{g:?}"
+        );
+        assert!(!g.contains(&"unlock_door".into()), "{g:?}");
+    }
+
+    #[test]
+    fn multi_word_asks_are_cues() {
+        let g = granted_in(&home(), "Good night: everything off");
+        assert!(g.contains(&"turn_off".into()), "{g:?}");
+        let g = granted_in(&home(), "Every weekday at 6:30 turn the heating up");
+        assert!(g.contains(&"create_automation".into()), "{g:?}");
+        let g = granted(narrow(), "Go ahead and check out what's in my cart");
+        assert!(g.contains(&"place_order".into()), "{g:?}");
+        // "Check out" without a cart is a look, not a purchase.
+        let g = granted(narrow(), "Check out the reviews of this blender");
+        assert!(!g.contains(&"place_order".into()), "{g:?}");
+    }
+
+    #[test]
+    fn a_cue_that_names_the_object_is_a_verb_only_where_an_imperative_stands() {
+        // "buy" is also the order's noun group, but here it leads the clause.
+        let g = granted(narrow(), "Buy the cheapest blender and have it delivered");
+        assert!(g.contains(&"place_order".into()), "{g:?}");
+        // "my purchase" is a noun: nothing is bought.
+        let g = granted(narrow(), "Where is my purchase from last week");
+        assert!(!g.contains(&"place_order".into()), "{g:?}");
+    }
+
+    #[test]
+    fn reads_that_produce_a_granted_calls_input_come_with_it() {
+        let t = RulesClassifier::default()
+            .with_policy(narrow())
+            .classify_now(&home(), "How far is it from Springfield to Shelbyville?");
+        let g: Vec<String> = t.granted().into_iter().map(str::to_owned).collect();
+        assert!(!g.contains(&"get_weather".into()), "{g:?}");
+        assert!(
+            g.contains(&"estimate_distance".into()) && g.contains(&"get_zipcode".into()),
+            "{g:?}"
+        );
+    }
+
+    #[test]
+    fn an_information_request_gets_the_domains_reads() {
+        // Nothing in the registry is named, but the user asks the agent to look something up.
+        let g = granted_in(&home(), "Which of them is still on?");
+        assert!(g.contains(&"list_devices".into()), "{g:?}");
+        assert!(!g.contains(&"turn_off".into()), "{g:?}");
+        let none = Policy {
+            domain_read_max_risk: 0,
+            ..Policy::default()
+        };
+        let t = RulesClassifier::default()
+            .with_policy(none)
+            .classify_now(&home(), "Which of them is still on?");
+        assert!(!t.granted().contains(&"list_devices"), "{:?}", t.granted());
     }
 
     #[test]

@@ -141,6 +141,60 @@ pub const SYNONYMS: &[(&[&str], &[&str])] = &[
         &["contact", "member"],
     ),
     (&["car", "cars", "vehicle", "rent"], &["rental", "car"]),
+    (
+        &[
+            "far",
+            "distance",
+            "miles",
+            "kilometers",
+            "km",
+            "drive",
+            "route",
+        ],
+        &["distance", "route"],
+    ),
+    (
+        &[
+            "proceed",
+            "drive",
+            "directions",
+            "navigate",
+            "head",
+            "route",
+        ],
+        &["navigation", "destination", "route"],
+    ),
+    (
+        &[
+            "every",
+            "daily",
+            "weekly",
+            "nightly",
+            "weekday",
+            "weekdays",
+            "recurring",
+            "routine",
+        ],
+        &["automation", "schedule", "routine", "recurring"],
+    ),
+    (
+        &[
+            "convert",
+            "conversion",
+            "equivalent",
+            "equivalence",
+            "currency",
+            "dollars",
+            "euros",
+            "pounds",
+            "yen",
+            "rmb",
+            "gbp",
+            "usd",
+            "eur",
+        ],
+        &["exchange", "rate", "currency", "convert"],
+    ),
 ];
 
 /// Effect classes: (verbs in tool names, request words that ask for that effect).
@@ -155,6 +209,7 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "send", "forward", "reply", "respond", "email", "dm", "tell", "notify", "write", "ask",
             "inform", "invite", "remind", "pay", "transfer", "refund", "share", "post", "let",
             "ping", "contact", "thank", "answer", "follow", "nudge", "announce", "reach",
+            "comment",
         ],
     ),
     (
@@ -227,6 +282,9 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "subscribe",
             "acquire",
             "pay",
+            "secure",
+            "acquisition",
+            "procure",
         ],
     ),
     (
@@ -244,6 +302,10 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "scrap",
             "drop",
             "stop",
+            "cancellation",
+            "annul",
+            "rescind",
+            "rescindment",
         ],
     ),
     (
@@ -262,7 +324,8 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
         ],
         &[
             "run", "rerun", "execute", "exec", "start", "stop", "launch", "turn", "switch", "kill",
-            "shut", "activate", "trigger", "play", "restart", "retry", "put", "mode",
+            "shut", "activate", "trigger", "play", "restart", "retry", "put", "mode", "initiate",
+            "ignite", "fire",
         ],
     ),
     (
@@ -308,6 +371,13 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "open",
             "turn",
             "put",
+            "cap",
+            "establish",
+            "close",
+            "shut",
+            "proceed",
+            "navigate",
+            "drive",
         ],
     ),
     (
@@ -365,9 +435,31 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "touch", "mkdir",
         ],
         &[
-            "create", "add", "new", "make", "submit", "schedule", "raise", "set", "put", "write",
-            "remind", "enrol", "enroll", "include", "insert", "save", "append", "store", "book",
-            "take", "start", "register", "jot",
+            "create",
+            "add",
+            "new",
+            "make",
+            "submit",
+            "schedule",
+            "raise",
+            "set",
+            "put",
+            "write",
+            "remind",
+            "enrol",
+            "enroll",
+            "include",
+            "insert",
+            "save",
+            "append",
+            "store",
+            "book",
+            "take",
+            "start",
+            "register",
+            "jot",
+            "integrate",
+            "draft",
         ],
     ),
     (
@@ -421,6 +513,39 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "let",
         ],
     ),
+];
+
+/// Multi-word asks rewritten to a one-word cue of [`EFFECTS`] before cues are looked for
+/// (pattern, replacement).
+pub const PHRASES: &[(&str, &str)] = &[
+    // "check out (what's in) my cart" is a purchase; "check out this article" is not.
+    (
+        r"(?i)\bcheck(?:ing)?[ -]?out\b([^.?!]*\bcart\b)",
+        "checkout$1",
+    ),
+    (
+        r"(?i)(\bcart\b[^.?!]*)\bcheck(?:ing)?[ -]?out\b",
+        "${1}checkout",
+    ),
+    // "take the first one off my watchlist" removes it.
+    (
+        r"(?i)\b(?:take|taking|took)\b((?: \S+){1,4}?) off (my|the|our|your|of|from)\b",
+        "remove$1 from $2",
+    ),
+    // "open an issue", "cut a release", "file a ticket", "log a bug" create one.
+    (
+        r"(?i)\b(?:open|opening|cut|cutting|file|filing|log|logging|spin up|draft|drafting)\s+(a|an|new|another)\b",
+        "create $1",
+    ),
+    // "every weekday at 6:30 turn the lights on" schedules a recurring task.
+    (
+        r"(?i)\b(every|each) (day|weekday|weekend|morning|evening|night|week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b",
+        "schedule every $2",
+    ),
+    // "request changes on PR 19" is a review.
+    (r"(?i)\brequest(?:ing)? changes\b", "leave a review"),
+    // "everything off" switches things off.
+    (r"(?i)\b(everything|all( the)? \w+) off\b", "turn $1 off"),
 ];
 
 /// Verbs of read-only tools (a tool whose name starts with one may be a prerequisite).

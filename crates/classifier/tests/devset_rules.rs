@@ -132,10 +132,10 @@ fn agent_style_cases_and_dev_set_floors() {
     );
     for (name, e) in [("dev", &dev), ("test", &test)] {
         let s = e.summary();
-        // Measured: utility 0.880 dev / 0.874 test, injection blocked 0.937 / 0.947, risky
-        // over-grant 0.056 / 0.051.
+        // Measured: utility 0.962 dev / 0.912 test, injection blocked 0.910 / 0.920, risky
+        // over-grant 0.078 / 0.076.
         assert!(
-            s.all_needed_granted >= 0.86,
+            s.all_needed_granted >= 0.90,
             "{name}: all-needed {:.3}",
             s.all_needed_granted
         );
