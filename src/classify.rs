@@ -4,14 +4,13 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use hearth_classifier::{
     Classifier, HybridClassifier, LlmClassifier, LlmConfig, LlmMode, RuleSet, RulesClassifier,
     ToolRegistry,
 };
 use hearth_engine::{LoadConfig, Model};
-use hearth_store::builtin;
 
 /// Which classifier answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,7 +26,9 @@ pub enum MethodArg {
 /// How the model is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
-    /// One batched yes/no token per tool over a shared cached prefix.
+    /// Every tool's P(yes) read from one batched forward pass over a shared, cached prefix.
+    Scored,
+    /// One yes/no token generated per tool over a shared cached prefix.
     PerTool,
     /// One grammar-constrained JSON object over all tools.
     Json,
@@ -38,14 +39,16 @@ pub struct ClassifyArgs {
     /// JSON file with a list of CapGuard tool definitions.
     #[arg(long)]
     pub tools: PathBuf,
-    /// A bundled model name or a path to a .gguf file.
+    /// The judging model: any model of the store (pulled, created, imported), a bundled one, or a
+    /// path to a .gguf file. Unused by the rules.
     #[arg(long, env = "HEARTH_CLASSIFIER_MODEL", default_value = "smollm2:135m")]
     pub model: String,
-    /// Classification method.
-    #[arg(long, value_enum, default_value_t = MethodArg::Hybrid)]
+    /// Classification method (rules by default: on the frozen test split the hybrid is no
+    /// better, see the README).
+    #[arg(long, value_enum, default_value_t = MethodArg::Rules)]
     pub method: MethodArg,
     /// How the model is asked.
-    #[arg(long, value_enum, default_value_t = ModeArg::PerTool)]
+    #[arg(long, value_enum, default_value_t = ModeArg::Scored)]
     pub mode: ModeArg,
     /// Rules file (JSON) added to the default rules.
     #[arg(long)]
@@ -63,18 +66,11 @@ pub struct ClassifyArgs {
     pub request: Vec<String>,
 }
 
-/// Resolve a model argument to a GGUF path: an existing file, or a bundled model name.
+/// Resolve a model argument to a GGUF path, as `hearth run` does.
 pub fn model_path(name: &str) -> Result<PathBuf> {
-    let path = PathBuf::from(name);
-    if path.is_file() {
-        return Ok(path);
-    }
-    match builtin::find(name) {
-        Some(m) => Ok(crate::locations::locate_builtin(m)?),
-        None => {
-            bail!("model '{name}' not found: give a path to a .gguf file or a bundled model name")
-        }
-    }
+    // Any model `hearth run` and `serve` know can judge: a file, a model of the store (pulled,
+    // created or imported), a bundled executable's own, or a built-in one.
+    Ok(crate::run::resolve_model(name)?.path)
 }
 
 /// Load a model for classification: short contexts, several slots for the batched per-tool prompts.
@@ -127,6 +123,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
     };
     let config = LlmConfig {
         mode: match args.mode {
+            ModeArg::Scored => LlmMode::Scored,
             ModeArg::PerTool => LlmMode::PerTool,
             ModeArg::Json => LlmMode::Json,
         },

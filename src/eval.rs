@@ -21,7 +21,7 @@ pub struct EvalArgs {
     /// Which split: dev, test or all.
     #[arg(long, default_value = "all")]
     pub split: String,
-    /// Models (bundled names or paths), comma-separated.
+    /// Models (of the store, bundled, or paths), comma-separated.
     #[arg(
         long,
         value_delimiter = ',',
@@ -39,6 +39,9 @@ pub struct EvalArgs {
     /// Evaluate only the first N items (after the split filter).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Evaluate every K-th item only (after the other filters): a sample spread over every source.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub every: usize,
     /// Only items whose source starts with this (e.g. bfcl/multiple, handwritten).
     #[arg(long)]
     pub source: Option<String>,
@@ -77,6 +80,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if !args.domain.is_empty() {
         items.retain(|i| args.domain.contains(&i.domain));
     }
+    anyhow::ensure!(args.every >= 1, "--every must be at least 1");
+    items = items.into_iter().step_by(args.every).collect();
     if let Some(n) = args.limit {
         items.truncate(n);
     }
@@ -176,13 +181,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 }
                 if let Some(out) = dump.as_mut() {
                     let evidence = RulesClassifier::default().evidence(registry, &item.request);
-                    for (t, ev) in item.tools.iter().zip(evidence) {
+                    // The rules' own score, the hybrid's prior (for refitting its weight offline).
+                    let prior = RulesClassifier::default().score(registry, &item.request);
+                    for ((t, ev), prior) in item.tools.iter().zip(evidence).zip(prior) {
                         let row = serde_json::json!({
                             "method": format!("{method:?}").to_lowercase(), "model": model_name.unwrap_or("-"),
                             "id": item.id, "split": item.split, "source": item.source, "tool": t.name,
                             "risk": t.risk_level, "needed": needed.contains(&t.name),
                             "granted": granted.contains(&t.name), "p": token.scores.get(&t.name),
-                            "ms": latency.as_secs_f64() * 1000.0, "evidence": ev,
+                            "ms": latency.as_secs_f64() * 1000.0, "evidence": ev, "prior": prior.p,
                         });
                         writeln!(out, "{row}")?;
                     }

@@ -42,14 +42,33 @@ pub struct HybridClassifier {
     config: HybridConfig,
 }
 
-impl HybridClassifier {
-    /// Combine a rules and an LLM classifier with default thresholds.
-    pub fn new(rules: RulesClassifier, llm: LlmClassifier) -> Self {
+impl HybridConfig {
+    /// The settings fitted for a model, by its GGUF name: the weight on the model chosen on the
+    /// dev split for the best mean of utility and injection blocked
+    /// (`scripts/fit-hybrid-weight.py`): SmolLM2 1.0, Gemma 3 0.25; other models keep the
+    /// default 0.5.
+    pub fn for_name(name: &str) -> Self {
+        let name = name.to_ascii_lowercase();
+        let llm_weight = if name.contains("smollm2") {
+            1.0
+        } else if name.contains("gemma") && name.contains('3') {
+            0.25
+        } else {
+            Self::default().llm_weight
+        };
         Self {
-            rules,
-            llm,
-            config: HybridConfig::default(),
+            llm_weight,
+            ..Self::default()
         }
+    }
+}
+
+impl HybridClassifier {
+    /// Combine a rules and an LLM classifier, with the settings fitted for the LLM's model
+    /// ([`HybridConfig::for_name`]).
+    pub fn new(rules: RulesClassifier, llm: LlmClassifier) -> Self {
+        let config = HybridConfig::for_name(llm.model_name());
+        Self { rules, llm, config }
     }
 
     /// Replace the settings.
@@ -125,6 +144,24 @@ impl Classifier for HybridClassifier {
             token.scores = registry.names().map(str::to_owned).zip(probs).collect();
             token
         })
+    }
+}
+
+#[cfg(test)]
+mod fitted_tests {
+    use super::HybridConfig;
+
+    #[test]
+    fn the_weight_is_the_one_fitted_for_the_model() {
+        assert_eq!(
+            HybridConfig::for_name("SmolLM2 135M Instruct").llm_weight,
+            1.0
+        );
+        assert_eq!(HybridConfig::for_name("Gemma 3 270m It").llm_weight, 0.25);
+        assert_eq!(
+            HybridConfig::for_name("Llama 3.2 1B Instruct"),
+            HybridConfig::default()
+        );
     }
 }
 

@@ -209,6 +209,11 @@ impl LlmClassifier {
         self
     }
 
+    /// The model's name ([`Generator::model_name`]), which picks its calibration.
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
     /// The settings.
     pub fn config(&self) -> &LlmConfig {
         &self.config

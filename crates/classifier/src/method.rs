@@ -27,12 +27,13 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// Rules only (no engine call).
+    /// Rules only (no engine call; the default: on the frozen test split the hybrid does not
+    /// improve on them).
+    #[default]
     Rules,
     /// The model for every tool.
     Llm,
-    /// Rules, the model for the uncertain tools (default).
-    #[default]
+    /// Rules, the model for the uncertain tools.
     Hybrid,
 }
 
@@ -88,7 +89,7 @@ mod tests {
         assert_eq!("rule-based".parse(), Ok(Method::Rules));
         assert_eq!("llm".parse(), Ok(Method::Llm));
         assert_eq!("hybrid".parse(), Ok(Method::Hybrid));
-        assert_eq!(Method::default(), Method::Hybrid);
+        assert_eq!(Method::default(), Method::Rules);
         let e = "magic".parse::<Method>().unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -44,7 +44,7 @@ struct Wire {
 
 impl ClassifyRequest {
     /// Validate a JSON body: `tools` must be a non-empty list with unique names and risk levels
-    /// 1-5, `request` a non-empty string, `method` one of rules/llm/hybrid (default hybrid), and
+    /// 1-5, `request` a non-empty string, `method` one of rules/llm/hybrid (default rules), and
     /// `constraints` may only name listed tools. Every error is an [`ApiError::BadRequest`].
     pub fn from_json(body: &serde_json::Value) -> ApiResult<Self> {
         let wire: Wire =
@@ -167,10 +167,10 @@ mod tests {
     }
 
     #[test]
-    fn good_requests_default_to_hybrid() {
+    fn good_requests_default_to_rules() {
         let r = ClassifyRequest::from_json(&json!({"model": "smollm2:135m", "tools": [{"name": "a", "risk_level": 2}], "request": "x"}))
             .unwrap();
-        assert_eq!(r.method, Method::Hybrid);
+        assert_eq!(r.method, Method::Rules);
         assert_eq!(r.registry.len(), 1);
         assert_eq!(r.model.as_deref(), Some("smollm2:135m"));
     }
