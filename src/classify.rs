@@ -205,7 +205,12 @@ mod tests {
         let t = tokens(&out);
         assert_eq!(t.len(), 3);
         assert!(t[0].is_granted("send_email") && !t[0].is_granted("delete_file"));
-        assert!(t[1].granted().is_empty());
+        // A question grants no side effect; in an agent-sized registry it may get the risk-1
+        // reads (the policy's domain reads).
+        let reads: Vec<&str> = t[1].granted();
+        let risk = |n: &str| registry().get(n).unwrap().risk_level;
+        assert!(reads.iter().all(|n| risk(n) <= 1), "{reads:?}");
+        assert!(!t[1].is_granted("send_email") && !t[1].is_granted("delete_file"));
         assert!(t[2].is_granted("delete_file"));
         assert!(t.iter().all(|t| t.granted_tools.len() == 14));
     }
