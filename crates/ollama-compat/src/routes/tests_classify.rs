@@ -51,7 +51,7 @@ async fn bad_tool_lists_are_400() {
             "unknown method",
         ),
         (
-            json!({"tools": tools(), "request": "x"}),
+            json!({"tools": tools(), "request": "x", "method": "hybrid"}),
             "model is required",
         ),
         (json!(["not", "an", "object"]), "JSON object"),
@@ -132,11 +132,23 @@ async fn model_methods_classify_through_the_generation_seam() {
     );
     assert_eq!(a.stats.loads.load(std::sync::atomic::Ordering::SeqCst), 1);
 
+    // The default method is the rules: no model is needed.
+    let (s, v) = post(
+        &a,
+        "/api/classify",
+        json!({"tools": tools(), "request": "Summarize https://example.com/news"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["classification_method"], "rule-based", "{v}");
+    assert_eq!(v["granted_tools"]["read_website"], true, "{v}");
+
     // The hybrid keeps the rules' firm verdicts for this request: the model is not consulted.
     let (s, v) = post(
         &a,
         "/api/classify",
-        json!({"model": "fake", "tools": tools(), "request": "Summarize https://example.com/news"}),
+        json!({"model": "fake", "tools": tools(), "request": "Summarize https://example.com/news",
+               "method": "hybrid"}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
