@@ -148,24 +148,6 @@ impl Classifier for HybridClassifier {
 }
 
 #[cfg(test)]
-mod fitted_tests {
-    use super::HybridConfig;
-
-    #[test]
-    fn the_weight_is_the_one_fitted_for_the_model() {
-        assert_eq!(
-            HybridConfig::for_name("SmolLM2 135M Instruct").llm_weight,
-            1.0
-        );
-        assert_eq!(HybridConfig::for_name("Gemma 3 270m It").llm_weight, 0.25);
-        assert_eq!(
-            HybridConfig::for_name("Llama 3.2 1B Instruct"),
-            HybridConfig::default()
-        );
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
@@ -275,5 +257,18 @@ mod tests {
                 token.classification_method
             );
         }
+    }
+
+    #[test]
+    fn the_weight_is_the_one_fitted_for_the_model() {
+        assert_eq!(
+            HybridConfig::for_name("SmolLM2 135M Instruct").llm_weight,
+            1.0
+        );
+        assert_eq!(HybridConfig::for_name("Gemma 3 270m It").llm_weight, 0.25);
+        assert_eq!(
+            HybridConfig::for_name("Llama 3.2 1B Instruct"),
+            HybridConfig::default()
+        );
     }
 }

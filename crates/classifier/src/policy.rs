@@ -329,10 +329,16 @@ mod tests {
         .unwrap()
     }
 
-    fn granted(policy: Policy, request: &str) -> Vec<String> {
-        let c = RulesClassifier::default().with_policy(policy);
-        let t = c.classify_now(&shop(), request);
+    /// Tools `policy` grants for `request` in `registry`.
+    fn granted_by(policy: Policy, registry: &ToolRegistry, request: &str) -> Vec<String> {
+        let t = RulesClassifier::default()
+            .with_policy(policy)
+            .classify_now(registry, request);
         t.granted().into_iter().map(str::to_owned).collect()
+    }
+
+    fn granted(policy: Policy, request: &str) -> Vec<String> {
+        granted_by(policy, &shop(), request)
     }
 
     fn narrow() -> Policy {
@@ -398,8 +404,7 @@ mod tests {
     }
 
     fn granted_in(registry: &ToolRegistry, request: &str) -> Vec<String> {
-        let t = RulesClassifier::default().classify_now(registry, request);
-        t.granted().into_iter().map(str::to_owned).collect()
+        granted_by(Policy::default(), registry, request)
     }
 
     #[test]
@@ -438,10 +443,11 @@ mod tests {
 
     #[test]
     fn reads_that_produce_a_granted_calls_input_come_with_it() {
-        let t = RulesClassifier::default()
-            .with_policy(narrow())
-            .classify_now(&home(), "How far is it from Springfield to Shelbyville?");
-        let g: Vec<String> = t.granted().into_iter().map(str::to_owned).collect();
+        let g = granted_by(
+            narrow(),
+            &home(),
+            "How far is it from Springfield to Shelbyville?",
+        );
         assert!(!g.contains(&"get_weather".into()), "{g:?}");
         assert!(
             g.contains(&"estimate_distance".into()) && g.contains(&"get_zipcode".into()),
@@ -455,14 +461,8 @@ mod tests {
         let g = granted_in(&home(), "Which of them is still on?");
         assert!(g.contains(&"list_devices".into()), "{g:?}");
         assert!(!g.contains(&"turn_off".into()), "{g:?}");
-        let none = Policy {
-            domain_read_max_risk: 0,
-            ..Policy::default()
-        };
-        let t = RulesClassifier::default()
-            .with_policy(none)
-            .classify_now(&home(), "Which of them is still on?");
-        assert!(!t.granted().contains(&"list_devices"), "{:?}", t.granted());
+        let g = granted_by(narrow(), &home(), "Which of them is still on?");
+        assert!(!g.contains(&"list_devices".into()), "{g:?}");
     }
 
     #[test]
