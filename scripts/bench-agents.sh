@@ -82,7 +82,12 @@ if ((soak > 0)); then
     done
 fi
 
-peak=$(awk '/VmHWM/ {print $2}' "/proc/$hearth_pid/status")
+# `hearth serve` supervises the server in a child process: the peak is the largest of the two.
+peak=0
+for p in "$hearth_pid" $(pgrep -P "$hearth_pid" || true); do
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    ((hwm > peak)) && peak=$hwm
+done
 weights=$(stat -c %s "$model")
 kv_per_model=$(curl -fsS "http://127.0.0.1:$port_h/api/ps" | python3 -c 'import json,sys; m=json.load(sys.stdin)["models"][0]; print(m["prompt_cache"]["budget"], m["prompt_cache"]["bytes"], m["context_length"])')
 read -r cache_budget cache_bytes ctx_slot <<<"$kv_per_model"

@@ -81,6 +81,11 @@ pub struct ServeArgs {
     /// Time limit in seconds for probing one model file (default: 60 plus 30 per GiB).
     #[arg(long, env = "HEARTH_PROBE_TIMEOUT")]
     probe_timeout: Option<u64>,
+    /// Flash attention: `1` on, `0` off, `auto` (default) lets the engine choose: off on the
+    /// CPU, where llama.cpp's fused kernel is slower on the short prompt chunks of agent turns,
+    /// and llama.cpp's own choice when layers run on a GPU.
+    #[arg(long, env = "OLLAMA_FLASH_ATTENTION", default_value = "auto", value_parser = hearth_engine::FlashAttention::parse)]
+    flash_attention: hearth_engine::FlashAttention,
     /// Do not serve the built-in web UI under /ui/.
     #[arg(long, env = "HEARTH_NO_UI", value_parser = clap::builder::FalseyValueParser::new())]
     no_ui: bool,
@@ -116,6 +121,7 @@ impl ServeArgs {
         cfg.body_limit = self.body_limit;
         cfg.scheduler.kv_budget_bytes = (self.kv_budget > 0).then_some(self.kv_budget);
         cfg.scheduler.cache_ram_bytes = self.cache_ram;
+        cfg.scheduler.flash_attention = self.flash_attention;
         cfg.prune = !self.noprune;
         cfg.ui = !self.no_ui;
         // /api/pull and /api/push speak the registry protocol (hearth-airgap's client).

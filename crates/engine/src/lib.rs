@@ -50,7 +50,7 @@ pub use grammar::json_schema_gbnf;
 pub use hearth_template as template;
 pub use llama_backend::set_llama_logs;
 pub use model::{Generation, Model, ModelInfo};
-pub use options::{GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
+pub use options::{FlashAttention, GenerateRequest, Grammar, LoadConfig, Prompt, SamplingOptions};
 pub use prompt_cache::PromptCacheStats;
 pub use score::{ContinuationScore, ScoreRequest, Scores, Scoring};
 pub use template::ChatMessage;

@@ -47,3 +47,22 @@ pub(crate) fn decode(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     ctx.decode(batch)
 }
+
+/// llama.cpp's `llama_flash_attn_type` for "on" (`Some(true)`), "off" (`Some(false)`) or its own
+/// choice (`None`).
+pub(crate) fn flash_attn_type(enabled: Option<bool>) -> i32 {
+    const AUTO: i32 = -1;
+    const DISABLED: i32 = 0;
+    const ENABLED: i32 = 1;
+    match enabled {
+        Some(true) => ENABLED,
+        Some(false) => DISABLED,
+        None => AUTO,
+    }
+}
+
+/// Whether a model loaded with `gpu_layers` runs any layer on a GPU: only builds with a GPU
+/// backend offload, and only when asked for at least one layer.
+pub(crate) fn offloaded(gpu_layers: u32) -> bool {
+    cfg!(any(feature = "cuda", feature = "metal", feature = "vulkan")) && gpu_layers > 0
+}

@@ -149,6 +149,50 @@ pub struct LoadConfig {
     pub cache_ram_bytes: u64,
     /// Layers offloaded to a GPU backend (ignored on CPU builds).
     pub gpu_layers: u32,
+    /// Whether attention runs llama.cpp's fused flash-attention kernel.
+    pub flash_attention: FlashAttention,
+}
+
+/// Whether attention runs llama.cpp's fused flash-attention kernel (Ollama's
+/// `OLLAMA_FLASH_ATTENTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlashAttention {
+    /// The engine chooses: off when the model runs on the CPU, llama.cpp's own choice when
+    /// layers are offloaded to a GPU. On the CPU, flash attention runs prompt chunks of fewer
+    /// than 64 tokens (the new turn of a cached conversation, the tokens of a few busy slots)
+    /// through a per-row kernel with a scalar `exp`, while the unfused path is two matrix
+    /// products and a vectorised softmax; `scripts/bench-agents.sh` measures the difference.
+    #[default]
+    Auto,
+    /// Always on.
+    Enabled,
+    /// Always off.
+    Disabled,
+}
+
+impl FlashAttention {
+    /// Parse an `OLLAMA_FLASH_ATTENTION`-style value: `1`/`true`/`on`/`yes`, `0`/`false`/`off`/
+    /// `no`, `auto` or empty.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(FlashAttention::Auto),
+            "1" | "true" | "on" | "yes" => Ok(FlashAttention::Enabled),
+            "0" | "false" | "off" | "no" => Ok(FlashAttention::Disabled),
+            other => Err(format!(
+                "flash attention must be 1, 0 or auto (or true/false), not {other:?}"
+            )),
+        }
+    }
+
+    /// Whether it is on, given whether any layer runs on a GPU.
+    pub fn enabled(self, offloaded: bool) -> Option<bool> {
+        match self {
+            FlashAttention::Enabled => Some(true),
+            FlashAttention::Disabled => Some(false),
+            FlashAttention::Auto if offloaded => None,
+            FlashAttention::Auto => Some(false),
+        }
+    }
 }
 
 impl Default for LoadConfig {
@@ -162,6 +206,37 @@ impl Default for LoadConfig {
             kv_budget_bytes: Some(1 << 30),
             cache_ram_bytes: 1 << 30,
             gpu_layers: u32::MAX,
+            flash_attention: FlashAttention::Auto,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FlashAttention;
+
+    #[test]
+    fn flash_attention_reads_ollamas_values() {
+        for (text, want) in [
+            ("1", FlashAttention::Enabled),
+            ("true", FlashAttention::Enabled),
+            (" ON ", FlashAttention::Enabled),
+            ("0", FlashAttention::Disabled),
+            ("false", FlashAttention::Disabled),
+            ("", FlashAttention::Auto),
+            ("auto", FlashAttention::Auto),
+        ] {
+            assert_eq!(FlashAttention::parse(text), Ok(want), "{text:?}");
+        }
+        let err = FlashAttention::parse("sometimes").unwrap_err();
+        assert!(err.contains("1, 0 or auto"), "{err}");
+    }
+
+    #[test]
+    fn auto_is_off_on_the_cpu_and_llamas_choice_on_a_gpu() {
+        assert_eq!(FlashAttention::Auto.enabled(false), Some(false));
+        assert_eq!(FlashAttention::Auto.enabled(true), None);
+        assert_eq!(FlashAttention::Enabled.enabled(false), Some(true));
+        assert_eq!(FlashAttention::Disabled.enabled(true), Some(false));
     }
 }

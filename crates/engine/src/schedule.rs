@@ -68,9 +68,26 @@ pub(crate) fn penalty_window_start(len: usize, repeat_last_n: i32) -> usize {
     }
 }
 
-/// Prompt tokens to prefill this step: what is left, as far as the batch has room.
-pub(crate) fn prefill_chunk(remaining: usize, batch_size: usize, used: usize) -> usize {
-    remaining.min(batch_size.saturating_sub(used))
+/// Prompt tokens to prefill this step: what is left, as far as the batch has room; with
+/// `last_apart`, the last prompt token in a step of its own. The token whose logits start the
+/// answer is then evaluated the same way (one query token after the prefix's cells) whether the
+/// prefix was prefilled just now, kept from an earlier request, copied from another slot or
+/// restored from host memory, so the same request gives the same answer in every case. The
+/// unfused CPU attention needs it (its products round differently for one query token than
+/// inside a chunk); flash attention's vector kernel does not, and there the last token stays in
+/// its chunk, as the scoring path evaluates continuations.
+pub(crate) fn prefill_chunk(
+    remaining: usize,
+    batch_size: usize,
+    used: usize,
+    last_apart: bool,
+) -> usize {
+    let room = batch_size.saturating_sub(used);
+    if last_apart && remaining > 1 {
+        (remaining - 1).min(room)
+    } else {
+        remaining.min(room)
+    }
 }
 
 /// Why a generation ends after its latest token, if it does: a stop sequence, `num_predict`
@@ -180,12 +197,20 @@ mod tests {
     }
 
     #[test]
-    fn prefill_fills_the_batch_without_overflowing_it() {
-        assert_eq!(prefill_chunk(1000, 512, 0), 512);
-        assert_eq!(prefill_chunk(1000, 512, 3), 509);
-        assert_eq!(prefill_chunk(10, 512, 3), 10);
-        assert_eq!(prefill_chunk(10, 512, 512), 0);
-        assert_eq!(prefill_chunk(10, 512, 600), 0);
+    fn prefill_fills_the_batch_without_overflowing_it_and_keeps_the_last_token_apart() {
+        for apart in [false, true] {
+            assert_eq!(prefill_chunk(1000, 512, 0, apart), 512);
+            assert_eq!(prefill_chunk(1000, 512, 3, apart), 509);
+            assert_eq!(prefill_chunk(10, 512, 512, apart), 0);
+            assert_eq!(prefill_chunk(10, 512, 600, apart), 0);
+            assert_eq!(prefill_chunk(1, 512, 3, apart), 1);
+        }
+        assert_eq!(prefill_chunk(10, 512, 3, false), 10);
+        // Kept apart, the last prompt token goes in a step of its own.
+        assert_eq!(prefill_chunk(10, 512, 3, true), 9);
+        assert_eq!(prefill_chunk(513, 512, 0, true), 512);
+        assert_eq!(prefill_chunk(2, 512, 0, true), 1);
+        assert_eq!(prefill_chunk(1, 512, 512, true), 0);
     }
 
     #[test]

@@ -50,6 +50,14 @@ impl Active {
         self.emit(rest);
         let now = Instant::now();
         let first = self.first_token_at.unwrap_or(now);
+        tracing::debug!(
+            prompt = self.job.tokens.len(),
+            cached = self.cached,
+            queued_us = nanos(self.started - self.job.received) / 1000,
+            first_token_us = nanos(first - self.started) / 1000,
+            generated = self.generated.len(),
+            "generation done"
+        );
         let mut context: Vec<i32> = self.job.tokens.iter().map(|t| t.0).collect();
         context.extend(self.generated.iter().map(|t| t.0));
         let done = Completion {

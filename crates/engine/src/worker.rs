@@ -29,15 +29,16 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
+use crate::embed;
 use crate::event::{DoneReason, Event, Logprobs, TokenLogprob};
 use crate::job::{Command, Job};
 use crate::kv::{self, KvShape};
+use crate::llama_backend::{self, decode};
 use crate::prompt_cache::{Counters, HostCache};
 use crate::sampler::{self, SlotSampler};
 use crate::schedule;
 use crate::slot::{Active, Slot};
 use crate::text::TextStream;
-use crate::{embed, llama_backend::decode};
 use crate::{EngineError, LoadConfig};
 
 /// Thread entry point: build the context, report its per-slot length, then serve until
@@ -91,6 +92,11 @@ fn start<'m>(
     };
     let threads_batch = config.threads_batch.unwrap_or(threads).max(1);
     let batch_size = config.batch_size.max(n_slots).max(32);
+    let flash_attn = llama_backend::flash_attn_type(
+        config
+            .flash_attention
+            .enabled(llama_backend::offloaded(config.gpu_layers)),
+    );
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx_slot * n_slots))
         .with_n_seq_max(n_slots)
@@ -98,7 +104,8 @@ fn start<'m>(
         .with_n_ubatch(batch_size)
         .with_n_threads(threads as i32)
         .with_n_threads_batch(threads_batch as i32)
-        .with_kv_unified(false);
+        .with_kv_unified(false)
+        .with_flash_attention_policy(flash_attn);
     let ctx = match model.new_context(backend, params) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -121,6 +128,7 @@ fn start<'m>(
         n_ctx_slot: per_slot,
         clock: 0,
         threads,
+        last_apart: flash_attn == llama_backend::flash_attn_type(Some(false)),
         host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
         counters,
     })
@@ -141,6 +149,9 @@ struct Worker<'m> {
     n_ctx_slot: u32,
     clock: u64,
     threads: u32,
+    /// Whether the last prompt token is evaluated in a step of its own
+    /// ([`schedule::prefill_chunk`]): with the unfused attention path.
+    last_apart: bool,
     /// Sequences saved when their slot went to another conversation.
     host: HostCache<llama_cpp_2::SeqState>,
     /// Prefix-reuse counters the model handle reads.
@@ -321,7 +332,7 @@ impl<'m> Worker<'m> {
                 continue;
             }
             let remaining = active.job.tokens.len() - active.prefilled;
-            let n = schedule::prefill_chunk(remaining, self.batch_size, used);
+            let n = schedule::prefill_chunk(remaining, self.batch_size, used, self.last_apart);
             let end = active.prefilled + n;
             for i in active.prefilled..end {
                 let token = active.job.tokens[i];
@@ -340,7 +351,13 @@ impl<'m> Worker<'m> {
         if self.batch.n_tokens() == 0 {
             return;
         }
+        let began = Instant::now();
         let decoded = decode(&mut self.ctx, &mut self.batch);
+        tracing::trace!(
+            tokens = self.batch.n_tokens(),
+            micros = began.elapsed().as_micros() as u64,
+            "decoded"
+        );
         self.copies_done();
         if let Err(e) = decoded {
             tracing::error!(error = %e, "decode failed");

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use hearth_engine::{
-    ContinuationScore, EngineError, Event, GenerateRequest, LoadConfig, Model, Prompt,
-    SamplingOptions, ScoreRequest, Scores,
+    ContinuationScore, EngineError, Event, FlashAttention, GenerateRequest, LoadConfig, Model,
+    Prompt, SamplingOptions, ScoreRequest, Scores,
 };
 use hearth_store::builtin;
 
@@ -34,6 +34,10 @@ fn load(name: &str, num_ctx: u32) -> Model {
         LoadConfig {
             num_ctx,
             parallel: 2,
+            // Scoring always runs flash attention; the generation reference below must use the
+            // same attention kernel to compute the same numbers (by default the CPU generation
+            // context runs the unfused path, whose products round differently).
+            flash_attention: FlashAttention::Enabled,
             ..LoadConfig::default()
         },
     )

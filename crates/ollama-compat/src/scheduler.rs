@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
-use hearth_engine::LoadConfig;
+use hearth_engine::{FlashAttention, LoadConfig};
 
 use crate::backend::{LoadedModel, Loader, ModelProbe};
 use crate::error::ApiError;
@@ -36,6 +36,8 @@ pub struct SchedulerConfig {
     pub kv_budget_bytes: Option<u64>,
     /// Host memory per model for prompt states whose slot went to another conversation (0: off).
     pub cache_ram_bytes: u64,
+    /// Flash attention (`OLLAMA_FLASH_ATTENTION`).
+    pub flash_attention: FlashAttention,
     /// Asked before each in-process load; a refusal becomes the request's 400 (`None`: load
     /// every file directly).
     pub probe: Option<Arc<dyn ModelProbe>>,
@@ -52,6 +54,7 @@ impl Default for SchedulerConfig {
             threads: None,
             kv_budget_bytes: LoadConfig::default().kv_budget_bytes,
             cache_ram_bytes: LoadConfig::default().cache_ram_bytes,
+            flash_attention: FlashAttention::default(),
             probe: None,
         }
     }
@@ -277,6 +280,7 @@ impl Scheduler {
             threads: self.config.threads,
             kv_budget_bytes: self.config.kv_budget_bytes,
             cache_ram_bytes: self.config.cache_ram_bytes,
+            flash_attention: self.config.flash_attention,
             ..LoadConfig::default()
         };
         if let Some(probe) = &self.config.probe {

@@ -29,7 +29,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::job::ScoreJob;
-use crate::llama_backend::decode;
+use crate::llama_backend::{self, decode};
 use crate::schedule::common_prefix;
 use crate::score::{log_sum_exp, next_round, renormalise, ContinuationScore, Scores};
 use crate::EngineError;
@@ -214,7 +214,11 @@ impl<'m> State<'m> {
             .with_n_seq_max(SCORE_SEQS)
             .with_kv_unified(true)
             .with_n_threads(threads as i32)
-            .with_n_threads_batch(threads as i32);
+            .with_n_threads_batch(threads as i32)
+            // Flash attention whatever the generation context uses: its vector kernel is what
+            // makes a continuation's scores the same whatever else shares its decode (see
+            // ROUND_TOKENS); the unfused path's products round differently with the batch.
+            .with_flash_attention_policy(llama_backend::flash_attn_type(Some(true)));
         let ctx = model
             .new_context(backend, params)
             .map_err(|e| EngineError::Context(format!("scoring context: {e}")))?;

@@ -113,6 +113,7 @@ impl Worker<'_> {
                 let entry = self.host.take(i);
                 let slot = &mut self.slots[index];
                 free_sequence(&mut self.ctx, slot);
+                let began = std::time::Instant::now();
                 let restored = self.ctx.state_seq_set(&entry.state, slot.seq).is_ok();
                 self.counters.size(&self.host);
                 if !restored {
@@ -129,6 +130,7 @@ impl Worker<'_> {
                 tracing::debug!(
                     seq = slot.seq,
                     tokens = n,
+                    micros = began.elapsed().as_micros() as u64,
                     "prefix restored from the host cache"
                 );
                 n
@@ -154,6 +156,7 @@ impl Worker<'_> {
         {
             return;
         }
+        let began = std::time::Instant::now();
         match self
             .ctx
             .state_seq_get(slot.seq, LlamaStateSeqFlags::empty())
@@ -166,6 +169,7 @@ impl Worker<'_> {
                         seq = slot.seq,
                         tokens = n,
                         bytes = self.host.used(),
+                        micros = began.elapsed().as_micros() as u64,
                         "prompt saved to the host cache"
                     );
                 }
