@@ -54,7 +54,7 @@ trap cleanup EXIT
 read -r load _ </proc/loadavg 2>/dev/null || load=0
 say "load average $load at start; $threads threads, $slots slots of $ctx tokens each"
 
-OLLAMA_NUM_PARALLEL=$slots OLLAMA_CONTEXT_LENGTH=$ctx HEARTH_THREADS=$threads OLLAMA_KEEP_ALIVE=-1 \
+OLLAMA_FLASH_ATTENTION=${BENCH_HEARTH_FA:-0} OLLAMA_NUM_PARALLEL=$slots OLLAMA_CONTEXT_LENGTH=$ctx HEARTH_THREADS=$threads OLLAMA_KEEP_ALIVE=-1 \
     "$hearth" serve --host "127.0.0.1:$port_h" --models-dir "$work/store" >"$work/hearth.log" 2>&1 &
 pids+=($!)
 hearth_pid=$!

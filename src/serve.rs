@@ -81,9 +81,8 @@ pub struct ServeArgs {
     /// Time limit in seconds for probing one model file (default: 60 plus 30 per GiB).
     #[arg(long, env = "HEARTH_PROBE_TIMEOUT")]
     probe_timeout: Option<u64>,
-    /// Flash attention: `1` on, `0` off, `auto` (default) lets the engine choose: off on the
-    /// CPU, where llama.cpp's fused kernel is slower on the short prompt chunks of agent turns,
-    /// and llama.cpp's own choice when layers run on a GPU.
+    /// Flash attention: `1` on, `0` off, `auto` (default) is llama.cpp's choice. On the CPU,
+    /// `0` makes warm agent turns after a long cached prefix faster and short chats slower.
     #[arg(long, env = "OLLAMA_FLASH_ATTENTION", default_value = "auto", value_parser = hearth_engine::FlashAttention::parse)]
     flash_attention: hearth_engine::FlashAttention,
     /// Do not serve the built-in web UI under /ui/.

@@ -157,11 +157,10 @@ pub struct LoadConfig {
 /// `OLLAMA_FLASH_ATTENTION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FlashAttention {
-    /// The engine chooses: off when the model runs on the CPU, llama.cpp's own choice when
-    /// layers are offloaded to a GPU. On the CPU, flash attention runs prompt chunks of fewer
-    /// than 64 tokens (the new turn of a cached conversation, the tokens of a few busy slots)
-    /// through a per-row kernel with a scalar `exp`, while the unfused path is two matrix
-    /// products and a vectorised softmax; `scripts/bench-agents.sh` measures the difference.
+    /// llama.cpp's own choice (on for the CPU). On the CPU the unfused path (`Disabled`) is
+    /// faster for the short prompt chunks of agent turns after a long cached prefix, and
+    /// slower near an empty context and for long prefills; `scripts/bench-agents.sh` and
+    /// llama-bench measure the difference.
     #[default]
     Auto,
     /// Always on.
@@ -189,8 +188,10 @@ impl FlashAttention {
         match self {
             FlashAttention::Enabled => Some(true),
             FlashAttention::Disabled => Some(false),
-            FlashAttention::Auto if offloaded => None,
-            FlashAttention::Auto => Some(false),
+            FlashAttention::Auto => {
+                let _ = offloaded;
+                None
+            }
         }
     }
 }
@@ -233,8 +234,8 @@ mod tests {
     }
 
     #[test]
-    fn auto_is_off_on_the_cpu_and_llamas_choice_on_a_gpu() {
-        assert_eq!(FlashAttention::Auto.enabled(false), Some(false));
+    fn auto_is_llamas_choice() {
+        assert_eq!(FlashAttention::Auto.enabled(false), None);
         assert_eq!(FlashAttention::Auto.enabled(true), None);
         assert_eq!(FlashAttention::Enabled.enabled(false), Some(true));
         assert_eq!(FlashAttention::Disabled.enabled(true), Some(false));
