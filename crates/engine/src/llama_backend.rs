@@ -8,7 +8,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::{send_logs_to_tracing, LogOptions};
 
-use crate::EngineError;
+use crate::{EngineError, FlashAttention};
 
 static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 static LOGS: OnceLock<bool> = OnceLock::new();
@@ -48,21 +48,26 @@ pub(crate) fn decode(
     ctx.decode(batch)
 }
 
-/// llama.cpp's `llama_flash_attn_type` for "on" (`Some(true)`), "off" (`Some(false)`) or its own
-/// choice (`None`).
-pub(crate) fn flash_attn_type(enabled: Option<bool>) -> i32 {
+/// llama.cpp's `llama_flash_attn_type` for a [`FlashAttention`] setting.
+pub(crate) fn flash_attn_type(setting: FlashAttention) -> i32 {
     const AUTO: i32 = -1;
     const DISABLED: i32 = 0;
     const ENABLED: i32 = 1;
-    match enabled {
-        Some(true) => ENABLED,
-        Some(false) => DISABLED,
-        None => AUTO,
+    match setting {
+        FlashAttention::Auto => AUTO,
+        FlashAttention::Enabled => ENABLED,
+        FlashAttention::Disabled => DISABLED,
     }
 }
 
-/// Whether a model loaded with `gpu_layers` runs any layer on a GPU: only builds with a GPU
-/// backend offload, and only when asked for at least one layer.
-pub(crate) fn offloaded(gpu_layers: u32) -> bool {
-    cfg!(any(feature = "cuda", feature = "metal", feature = "vulkan")) && gpu_layers > 0
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_attention_settings_map_to_llamas_values() {
+        assert_eq!(flash_attn_type(FlashAttention::Auto), -1);
+        assert_eq!(flash_attn_type(FlashAttention::Enabled), 1);
+        assert_eq!(flash_attn_type(FlashAttention::Disabled), 0);
+    }
 }

@@ -183,15 +183,12 @@ impl FlashAttention {
         }
     }
 
-    /// Whether it is on, given whether any layer runs on a GPU.
-    pub fn enabled(self, offloaded: bool) -> Option<bool> {
+    /// The value as `OLLAMA_FLASH_ATTENTION` spells it (what [`FlashAttention::parse`] reads).
+    pub fn as_str(self) -> &'static str {
         match self {
-            FlashAttention::Enabled => Some(true),
-            FlashAttention::Disabled => Some(false),
-            FlashAttention::Auto => {
-                let _ = offloaded;
-                None
-            }
+            FlashAttention::Auto => "auto",
+            FlashAttention::Enabled => "1",
+            FlashAttention::Disabled => "0",
         }
     }
 }
@@ -234,10 +231,13 @@ mod tests {
     }
 
     #[test]
-    fn auto_is_llamas_choice() {
-        assert_eq!(FlashAttention::Auto.enabled(false), None);
-        assert_eq!(FlashAttention::Auto.enabled(true), None);
-        assert_eq!(FlashAttention::Enabled.enabled(false), Some(true));
-        assert_eq!(FlashAttention::Disabled.enabled(true), Some(false));
+    fn each_setting_reads_back_from_its_spelling() {
+        for fa in [
+            FlashAttention::Auto,
+            FlashAttention::Enabled,
+            FlashAttention::Disabled,
+        ] {
+            assert_eq!(FlashAttention::parse(fa.as_str()), Ok(fa));
+        }
     }
 }

@@ -39,7 +39,7 @@ use crate::sampler::{self, SlotSampler};
 use crate::schedule;
 use crate::slot::{Active, Slot};
 use crate::text::TextStream;
-use crate::{EngineError, LoadConfig};
+use crate::{EngineError, FlashAttention, LoadConfig};
 
 /// Thread entry point: build the context, report its per-slot length, then serve until
 /// shutdown. A panic is caught: it fails every request and ends the thread ([`contain`]).
@@ -92,11 +92,7 @@ fn start<'m>(
     };
     let threads_batch = config.threads_batch.unwrap_or(threads).max(1);
     let batch_size = config.batch_size.max(n_slots).max(32);
-    let flash_attn = llama_backend::flash_attn_type(
-        config
-            .flash_attention
-            .enabled(llama_backend::offloaded(config.gpu_layers)),
-    );
+    let flash_attn = llama_backend::flash_attn_type(config.flash_attention);
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx_slot * n_slots))
         .with_n_seq_max(n_slots)
@@ -128,7 +124,7 @@ fn start<'m>(
         n_ctx_slot: per_slot,
         clock: 0,
         threads,
-        last_apart: flash_attn == llama_backend::flash_attn_type(Some(false)),
+        last_apart: config.flash_attention == FlashAttention::Disabled,
         host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
         counters,
     })

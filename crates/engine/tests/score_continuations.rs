@@ -35,8 +35,8 @@ fn load(name: &str, num_ctx: u32) -> Model {
             num_ctx,
             parallel: 2,
             // Scoring always runs flash attention; the generation reference below must use the
-            // same attention kernel to compute the same numbers (by default the CPU generation
-            // context runs the unfused path, whose products round differently).
+            // same attention kernel to compute the same numbers (with OLLAMA_FLASH_ATTENTION=0
+            // the generation context runs the unfused path, whose products round differently).
             flash_attention: FlashAttention::Enabled,
             ..LoadConfig::default()
         },

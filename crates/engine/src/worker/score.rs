@@ -32,7 +32,7 @@ use crate::job::ScoreJob;
 use crate::llama_backend::{self, decode};
 use crate::schedule::common_prefix;
 use crate::score::{log_sum_exp, next_round, renormalise, ContinuationScore, Scores};
-use crate::EngineError;
+use crate::{EngineError, FlashAttention};
 
 /// Sequences of the scoring context: the cached prefix and up to 63 continuations a round.
 pub(crate) const SCORE_SEQS: u32 = 64;
@@ -218,7 +218,7 @@ impl<'m> State<'m> {
             // Flash attention whatever the generation context uses: its vector kernel is what
             // makes a continuation's scores the same whatever else shares its decode (see
             // ROUND_TOKENS); the unfused path's products round differently with the batch.
-            .with_flash_attention_policy(llama_backend::flash_attn_type(Some(true)));
+            .with_flash_attention_policy(llama_backend::flash_attn_type(FlashAttention::Enabled));
         let ctx = model
             .new_context(backend, params)
             .map_err(|e| EngineError::Context(format!("scoring context: {e}")))?;

@@ -45,7 +45,7 @@ pub async fn handler(State(st): State<SharedState>) -> Response {
             "max_queue": sched.max_queue,
             "kv_budget_bytes": sched.kv_budget_bytes,
             "cache_ram_bytes": sched.cache_ram_bytes,
-            "flash_attention": format!("{:?}", sched.flash_attention).to_lowercase(),
+            "flash_attention": sched.flash_attention.as_str(),
             "body_limit_bytes": cfg.body_limit,
             "api_key": cfg.api_key.is_some(),
             "registry": cfg.extra_routes.is_some(),
