@@ -92,6 +92,9 @@ pub(crate) struct Slot {
     /// Another slot copies from it at the next decode: its buffers must not be overwritten
     /// (restored from the host cache) before then.
     pub copy_source: bool,
+    /// `last_used` when its cells were last offered to the host cache ahead of an eviction:
+    /// each conversation turn is saved ahead at most once.
+    pub saved_ahead: Option<u64>,
 }
 
 impl Slot {
@@ -114,6 +117,7 @@ impl Slot {
             active: None,
             fresh: false,
             copy_source: false,
+            saved_ahead: None,
         }
     }
 }

@@ -161,7 +161,7 @@ impl<'m> Worker<'m> {
                 && self.embeds.is_empty()
                 && self.scores.is_empty()
                 && self.slots.iter().all(|s| s.active.is_none());
-            if idle {
+            if idle && !self.save_ahead() {
                 match commands.recv() {
                     Ok(cmd) => {
                         if !self.handle(cmd) {
@@ -192,6 +192,8 @@ impl<'m> Worker<'m> {
             // And one scoring decode (a prefix chunk or a round of continuations).
             self.scores
                 .step(self.backend, self.model, n_ctx, self.threads, budget);
+            // Once every request has its first token: save the next slot to be evicted.
+            self.save_ahead();
         }
     }
 

@@ -2,7 +2,8 @@
 //! prefilled again; concurrent requests with one prefix prefill it once; a conversation whose
 //! slot went to another one comes back from host memory and answers exactly as if it had stayed; the
 //! host cache stays inside its budget; cancelling the request that prefills a shared prefix lets
-//! the requests waiting for it finish. They fail (never skip) when the model is missing.
+//! the requests waiting for it finish; an idle conversation is saved before its slot is needed,
+//! unless another slot holds its prefix. They fail (never skip) when the model is missing.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -245,4 +246,64 @@ fn cancelling_the_request_that_prefills_a_shared_prefix_frees_its_waiters() {
             .unwrap(),
     );
     assert!(after.eval_count >= 1);
+}
+
+#[test]
+fn an_idle_conversation_is_saved_before_its_slot_is_needed() {
+    // One slot: once its request is done and nothing waits, the worker saves the slot's cells to
+    // host memory, so the next conversation that takes the slot does not wait for the save.
+    let m = model(1, 512, 256 << 20);
+    let first = format!("{}Q: which tool fetches record 44?", system("g", 25));
+    let _ = finish(m.generate(request(&m, &first, 4)).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while m.prompt_cache().entries == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle slot was not saved ahead: {:?}",
+            m.prompt_cache()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Another conversation takes the slot; the first one comes back from host memory.
+    let _ = finish(
+        m.generate(request(&m, &format!("{}Q: hello", system("h", 25)), 4))
+            .unwrap(),
+    );
+    let (_, again) = finish(m.generate(request(&m, &first, 4)).unwrap());
+    assert!(
+        again.cached_prompt_tokens + 1 >= again.prompt_eval_count,
+        "not restored: {} of {} cached",
+        again.cached_prompt_tokens,
+        again.prompt_eval_count
+    );
+    assert!(m.prompt_cache().hits >= 1, "{:?}", m.prompt_cache());
+}
+
+#[test]
+fn a_slot_whose_prefix_another_slot_holds_is_not_saved_ahead() {
+    // Two requests with one long prefix run at once (the second copies it from the first's
+    // slot). When both are done, each slot holds little that the other does not: saving either
+    // would spend host memory and worker time on a prefix that stays in the other slot.
+    let m = model(2, 512, 256 << 20);
+    let prefix = system("s", 40);
+    let a = spawn(
+        m.generate(request(&m, &format!("{prefix}Q: one?"), 4))
+            .unwrap(),
+    );
+    let b = spawn(
+        m.generate(request(&m, &format!("{prefix}Q: two?"), 4))
+            .unwrap(),
+    );
+    let _ = wait(&a, "the first request");
+    let (_, second) = wait(&b, "the second request");
+    assert!(
+        second.cached_prompt_tokens > 400,
+        "the prefix was not shared: {second:?}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let stats = m.prompt_cache();
+    assert_eq!(
+        stats.entries, 0,
+        "a shared prefix was saved ahead: {stats:?}"
+    );
 }

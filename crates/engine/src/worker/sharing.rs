@@ -1,7 +1,7 @@
 //! Prefix sharing on the inference thread: a request's prefix is copied from another slot's KV
 //! cells or restored from the host-memory cache instead of being prefilled again, a request
 //! waits for a prefix that another one is prefilling, and cells about to be overwritten are
-//! saved to the host cache first.
+//! saved to the host cache first, or ahead of time while no request waits for its first token.
 //!
 //! The KV cache is not unified (one stream per slot keeps each slot's attention short), so a
 //! copy between slots copies the donor's whole stream at the start of the next decode and then
@@ -143,6 +143,61 @@ impl Worker<'_> {
                 own
             }
         }
+    }
+
+    /// Save the idle slot that the next new conversation would evict (the least recently used)
+    /// to the host cache now, while no request waits for its first token, so that its save is
+    /// not on that request's path. Only what no other slot holds counts: a slot whose cells are
+    /// mostly a prefix shared with others is left alone, as an eviction would leave it. Each turn is offered once.
+    /// Returns whether it saved (or tried to save) anything.
+    pub(super) fn save_ahead(&mut self) -> bool {
+        let busy = !self.queue.is_empty()
+            || !self.embeds.is_empty()
+            || !self.scores.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| s.active.as_ref().is_some_and(|a| a.prefilling()));
+        // An empty slot is what the next new conversation takes.
+        let empty_idle = self
+            .slots
+            .iter()
+            .any(|s| s.active.is_none() && s.cache.is_empty());
+        if !self.host.enabled() || busy || empty_idle {
+            return false;
+        }
+        let Some(index) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.active.is_none())
+            .min_by_key(|(_, s)| s.last_used)
+            .map(|(i, _)| i)
+        else {
+            return false;
+        };
+        let slot = &self.slots[index];
+        if slot.fresh || slot.copy_source || slot.saved_ahead == Some(slot.last_used) {
+            return false;
+        }
+        self.slots[index].saved_ahead = Some(self.slots[index].last_used);
+        let shared = self.shared_elsewhere(index);
+        self.save_evicted(index, shared);
+        true
+    }
+
+    /// How many leading tokens of slot `index`'s cells another slot holds too. (A host entry
+    /// holding a prefix of them is an earlier turn of the same conversation, which the save
+    /// supersedes.)
+    fn shared_elsewhere(&self, index: usize) -> usize {
+        let cache = &self.slots[index].cache;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != index)
+            .map(|(_, s)| schedule::common_prefix(&s.cache, cache))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Save slot `index`'s cells to the host cache when keeping only `keep` of them would lose
