@@ -1,5 +1,6 @@
 //! The host-memory prompt cache: KV states of sequences whose slot was given to another
-//! conversation, kept under a byte budget and restored when their conversation comes back.
+//! conversation (and of scoring prefixes replaced by another registry), kept under one byte
+//! budget and restored when their conversation (or registry) comes back.
 //!
 //! Entries are chosen by prefix value and recency: an entry whose tokens are a prefix of a newer
 //! one is superseded by it, and the least recently used entries go first when the budget is full.
@@ -23,8 +24,19 @@ impl StateBytes for llama_cpp_2::context::session::SeqState {
     }
 }
 
+/// Which context a saved state comes from. A state is only ever restored into the context it
+/// came from (their KV layouts differ), so each space is looked up on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Space {
+    /// Generation slots.
+    Generation,
+    /// The scoring context's prefix sequence.
+    Scoring,
+}
+
 /// One saved sequence: the tokens its KV cells hold, in position order, and their state.
 pub(crate) struct Entry<S> {
+    pub space: Space,
     pub tokens: Vec<LlamaToken>,
     pub state: S,
     last_used: u64,
@@ -64,25 +76,30 @@ impl<S: StateBytes> HostCache<S> {
         self.entries.len()
     }
 
-    /// Whether an entry already covers `tokens` (same tokens or a longer conversation).
-    pub fn covers(&self, tokens: &[LlamaToken]) -> bool {
-        self.entries
-            .iter()
-            .any(|e| e.tokens.len() >= tokens.len() && e.tokens[..tokens.len()] == *tokens)
+    /// Whether an entry of `space` already covers `tokens` (same tokens or a longer
+    /// conversation).
+    pub fn covers(&self, space: Space, tokens: &[LlamaToken]) -> bool {
+        self.entries.iter().any(|e| {
+            e.space == space
+                && e.tokens.len() >= tokens.len()
+                && e.tokens[..tokens.len()] == *tokens
+        })
     }
 
-    /// Keep `state` for `tokens`. Entries whose tokens are a prefix of `tokens` are superseded;
-    /// the least recently used go until it fits. A state larger than the whole budget is
-    /// refused. Returns whether it was kept.
-    pub fn insert(&mut self, tokens: Vec<LlamaToken>, state: S) -> bool {
+    /// Keep `state` for `tokens` in `space`. Entries of that space whose tokens are a prefix of
+    /// `tokens` are superseded; the least recently used of any space go until it fits. A state
+    /// larger than the whole budget is refused. Returns whether it was kept.
+    pub fn insert(&mut self, space: Space, tokens: Vec<LlamaToken>, state: S) -> bool {
         let size = state.bytes();
         if size > self.budget || tokens.is_empty() {
             return false;
         }
         let superseded: Vec<usize> = (0..self.entries.len())
             .filter(|&i| {
-                let t = &self.entries[i].tokens;
-                t.len() <= tokens.len() && tokens[..t.len()] == t[..]
+                let e = &self.entries[i];
+                e.space == space
+                    && e.tokens.len() <= tokens.len()
+                    && tokens[..e.tokens.len()] == e.tokens[..]
             })
             .collect();
         for i in superseded.into_iter().rev() {
@@ -97,6 +114,7 @@ impl<S: StateBytes> HostCache<S> {
         self.clock += 1;
         self.used += size;
         self.entries.push(Entry {
+            space,
             tokens,
             state,
             last_used: self.clock,
@@ -104,11 +122,12 @@ impl<S: StateBytes> HostCache<S> {
         true
     }
 
-    /// The entry sharing the longest prefix with `prompt`, and that length.
-    pub fn best(&self, prompt: &[LlamaToken]) -> Option<(usize, usize)> {
+    /// The entry of `space` sharing the longest prefix with `prompt`, and that length.
+    pub fn best(&self, space: Space, prompt: &[LlamaToken]) -> Option<(usize, usize)> {
         self.entries
             .iter()
             .enumerate()
+            .filter(|(_, e)| e.space == space)
             .map(|(i, e)| (i, common_prefix(&e.tokens, prompt)))
             .max_by_key(|&(i, n)| (n, self.entries[i].last_used))
     }
@@ -213,6 +232,8 @@ mod tests {
         }
     }
 
+    const G: Space = Space::Generation;
+
     fn toks(ids: &[i32]) -> Vec<LlamaToken> {
         ids.iter().map(|&t| LlamaToken(t)).collect()
     }
@@ -221,10 +242,13 @@ mod tests {
     fn the_budget_is_never_exceeded() {
         let mut c = HostCache::new(100);
         for i in 0..50 {
-            c.insert(toks(&[i, i + 1, i + 2]), Fake(7 + (i as usize % 30)));
+            c.insert(G, toks(&[i, i + 1, i + 2]), Fake(7 + (i as usize % 30)));
             assert!(c.used() <= 100, "{} bytes after insert {i}", c.used());
         }
-        assert!(!c.insert(toks(&[1]), Fake(101)), "larger than the budget");
+        assert!(
+            !c.insert(G, toks(&[1]), Fake(101)),
+            "larger than the budget"
+        );
         assert!(c.used() <= 100);
         let off = HostCache::<Fake>::new(0);
         assert!(!off.enabled());
@@ -233,38 +257,58 @@ mod tests {
     #[test]
     fn least_recently_used_goes_first() {
         let mut c = HostCache::new(30);
-        c.insert(toks(&[1, 2]), Fake(10));
-        c.insert(toks(&[3, 4]), Fake(10));
-        c.insert(toks(&[5, 6]), Fake(10));
-        c.insert(toks(&[7, 8]), Fake(10));
+        c.insert(G, toks(&[1, 2]), Fake(10));
+        c.insert(G, toks(&[3, 4]), Fake(10));
+        c.insert(G, toks(&[5, 6]), Fake(10));
+        c.insert(G, toks(&[7, 8]), Fake(10));
         assert_eq!(c.len(), 3);
-        assert!(!c.covers(&toks(&[1, 2])), "the oldest was evicted");
-        assert!(c.covers(&toks(&[3, 4])) && c.covers(&toks(&[7, 8])));
+        assert!(!c.covers(G, &toks(&[1, 2])), "the oldest was evicted");
+        assert!(c.covers(G, &toks(&[3, 4])) && c.covers(G, &toks(&[7, 8])));
     }
 
     #[test]
     fn a_longer_conversation_supersedes_its_prefix() {
         let mut c = HostCache::new(100);
-        c.insert(toks(&[1, 2, 3]), Fake(10));
-        c.insert(toks(&[1, 2, 3, 4, 5]), Fake(20));
+        c.insert(G, toks(&[1, 2, 3]), Fake(10));
+        c.insert(G, toks(&[1, 2, 3, 4, 5]), Fake(20));
         assert_eq!(c.len(), 1);
         assert_eq!(c.used(), 20);
-        assert!(c.covers(&toks(&[1, 2, 3])));
+        assert!(c.covers(G, &toks(&[1, 2, 3])));
         // A different branch of the same prefix is its own entry.
-        c.insert(toks(&[1, 2, 9]), Fake(10));
+        c.insert(G, toks(&[1, 2, 9]), Fake(10));
         assert_eq!(c.len(), 2);
     }
 
     #[test]
     fn best_match_is_the_longest_shared_prefix_and_take_frees_it() {
         let mut c = HostCache::new(100);
-        c.insert(toks(&[1, 2, 3, 4]), Fake(10));
-        c.insert(toks(&[1, 9]), Fake(10));
-        let (i, n) = c.best(&toks(&[1, 2, 3, 7])).unwrap();
+        c.insert(G, toks(&[1, 2, 3, 4]), Fake(10));
+        c.insert(G, toks(&[1, 9]), Fake(10));
+        let (i, n) = c.best(G, &toks(&[1, 2, 3, 7])).unwrap();
         assert_eq!(n, 3);
         let e = c.take(i);
         assert_eq!(e.tokens, toks(&[1, 2, 3, 4]));
         assert_eq!(c.used(), 10);
-        assert!(HostCache::<Fake>::new(10).best(&toks(&[1])).is_none());
+        assert!(HostCache::<Fake>::new(10).best(G, &toks(&[1])).is_none());
+    }
+
+    #[test]
+    fn spaces_are_looked_up_apart_and_share_the_budget() {
+        let mut c = HostCache::new(30);
+        c.insert(G, toks(&[1, 2, 3]), Fake(10));
+        c.insert(Space::Scoring, toks(&[1, 2, 3, 4]), Fake(10));
+        // The scoring entry neither supersedes nor stands in for the generation one.
+        assert_eq!(c.len(), 2);
+        assert!(c.covers(G, &toks(&[1, 2, 3])));
+        assert!(!c.covers(G, &toks(&[1, 2, 3, 4])));
+        assert_eq!(
+            c.best(Space::Scoring, &toks(&[1, 2, 3, 4, 5])).map(|b| b.1),
+            Some(4)
+        );
+        assert_eq!(c.best(G, &toks(&[1, 2, 3, 4, 5])).map(|b| b.1), Some(3));
+        // One budget: a third entry of either space evicts the least recently used of both.
+        c.insert(Space::Scoring, toks(&[7]), Fake(20));
+        assert_eq!(c.used(), 30);
+        assert!(!c.covers(G, &toks(&[1, 2, 3])));
     }
 }

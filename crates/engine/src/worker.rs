@@ -190,8 +190,15 @@ impl<'m> Worker<'m> {
             self.embeds
                 .step(self.backend, self.model, n_ctx, self.threads, budget);
             // And one scoring decode (a prefix chunk or a round of continuations).
-            self.scores
-                .step(self.backend, self.model, n_ctx, self.threads, budget);
+            self.scores.step(
+                self.backend,
+                self.model,
+                n_ctx,
+                self.threads,
+                budget,
+                &mut self.host,
+                &self.counters,
+            );
             // Once every request has its first token: save the next slot to be evicted.
             self.save_ahead();
         }

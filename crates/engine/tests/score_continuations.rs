@@ -1,7 +1,7 @@
 //! Scoring K continuations of one prefix on the real bundled SmolLM2-135M: the batched scores,
 //! over the prefix's shared KV cells, equal what the generation path computes for
 //! prefix + continuation alone and what one continuation at a time gives; a repeated prefix is
-//! not evaluated again; 50 and 100 continuations work (the latter in two rounds); bad requests
+//! not evaluated again, even after another registry took its place; 50 and 100 continuations work (the latter in two rounds); bad requests
 //! are refused clearly; generation slots keep their caches. They fail (never skip) when the
 //! model is missing.
 
@@ -241,6 +241,41 @@ fn a_repeated_prefix_is_not_evaluated_again() {
     assert!(warm.prefix_evaluated > 0);
     let after = score(&model, request(&other, &conts));
     assert_eq!(after.prefix_evaluated, 0);
+}
+
+#[test]
+fn a_registry_replaced_by_another_comes_back_from_host_memory() {
+    // Registries A, B, A: the second A restores its prefix from the host-memory cache (where
+    // B's request put it) instead of evaluating it again, and scores exactly as the first did.
+    let model = model(1024);
+    let a = model.tokenize_ids(&prefix_text(12), true);
+    let b = model.tokenize_ids(&format!("Another registry.\n{}", prefix_text(12)), true);
+    let conts = tokens(&model, &continuation_texts(4));
+    let plain = |prefix: &[i32]| {
+        let mut r = request(prefix, &conts);
+        r.token_logprobs = false;
+        r
+    };
+    let first = score(&model, plain(&a));
+    assert_eq!(first.prefix_evaluated as usize, a.len());
+    let other = score(&model, plain(&b));
+    assert!(other.prefix_evaluated as usize + 2 >= b.len(), "{other:?}");
+    let before = model.prompt_cache();
+    let again = score(&model, plain(&a));
+    assert_eq!(
+        (again.prefix_evaluated, again.prefix_reused as usize),
+        (0, a.len()),
+        "registry A was evaluated again"
+    );
+    for (x, y) in first.continuations.iter().zip(&again.continuations) {
+        assert_eq!(x.candidates, y.candidates, "restored registry");
+    }
+    let after = model.prompt_cache();
+    assert_eq!(after.hits, before.hits + 1, "{after:?}");
+    assert!(after.restored_tokens >= before.restored_tokens + a.len() as u64 - 1);
+    // B went to host memory in turn, and comes back the same way.
+    let b_again = score(&model, plain(&b));
+    assert_eq!(b_again.prefix_evaluated, 0, "{b_again:?}");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use llama_cpp_2::LlamaStateSeqFlags;
 
 use super::{free_sequence, Worker};
 use crate::job::Job;
+use crate::prompt_cache::Space;
 use crate::schedule::{self, reusable_prefix, MIN_GAIN, MIN_SAVE};
 
 impl Worker<'_> {
@@ -35,7 +36,7 @@ impl Worker<'_> {
     /// The host-cache entry sharing the longest reusable prefix with `tokens`, and that length.
     fn host_best(&self, tokens: &[LlamaToken]) -> Option<(usize, usize)> {
         self.host
-            .best(tokens)
+            .best(Space::Generation, tokens)
             .map(|(i, n)| (i, n.min(tokens.len().saturating_sub(1))))
     }
 
@@ -207,7 +208,7 @@ impl Worker<'_> {
         if !self.host.enabled()
             || slot.fresh
             || slot.cache.len() < keep + MIN_SAVE
-            || self.host.covers(&slot.cache)
+            || self.host.covers(Space::Generation, &slot.cache)
         {
             return;
         }
@@ -219,7 +220,7 @@ impl Worker<'_> {
             Ok(state) => {
                 let tokens = slot.cache.clone();
                 let n = tokens.len();
-                if self.host.insert(tokens, state) {
+                if self.host.insert(Space::Generation, tokens, state) {
                     tracing::debug!(
                         seq = slot.seq,
                         tokens = n,
