@@ -5,6 +5,8 @@
 #   BENCH_ROUNDS=5 scripts/bench-agents.sh  more rounds
 #   BENCH_CASES=a,b scripts/bench-agents.sh only some cases
 #   BENCH_SOAK=600 scripts/bench-agents.sh  repeat (a) and (b) for 600 s more, then print peak RSS
+#   BENCH_HEARTH_FA=auto                    hearth's OLLAMA_FLASH_ATTENTION (default 0: off)
+#   BENCH_LLAMA_FA=off                      llama-server's --flash-attn (default auto: its default)
 #
 # llama-server is built from the same llama.cpp sources as scripts/bench-vs-llamacpp.sh (once,
 # under target/llamacpp; scripts/llamacpp-build.sh). Both servers get the same model
@@ -52,14 +54,14 @@ cleanup() {
 trap cleanup EXIT
 
 read -r load _ </proc/loadavg 2>/dev/null || load=0
-say "load average $load at start; $threads threads, $slots slots of $ctx tokens each"
+say "load average $load at start; $threads threads, $slots slots of $ctx tokens each; flash attention: hearth ${BENCH_HEARTH_FA:-0}, llama-server ${BENCH_LLAMA_FA:-auto}"
 
 OLLAMA_FLASH_ATTENTION=${BENCH_HEARTH_FA:-0} OLLAMA_NUM_PARALLEL=$slots OLLAMA_CONTEXT_LENGTH=$ctx HEARTH_THREADS=$threads OLLAMA_KEEP_ALIVE=-1 \
     "$hearth" serve --host "127.0.0.1:$port_h" --models-dir "$work/store" >"$work/hearth.log" 2>&1 &
 pids+=($!)
 hearth_pid=$!
 "$llama_server" -m "$model" --host 127.0.0.1 --port "$port_l" -t "$threads" -tb "$threads" \
-    -np "$slots" -c $((ctx * slots)) --alias smollm2 --no-webui >"$work/llama-server.log" 2>&1 &
+    -np "$slots" -c $((ctx * slots)) -fa "${BENCH_LLAMA_FA:-auto}" --alias smollm2 --no-webui >"$work/llama-server.log" 2>&1 &
 pids+=($!)
 
 for port in $port_h $port_l; do
