@@ -4,11 +4,17 @@
 //!
 //! Entries are chosen by prefix value and recency: an entry whose tokens are a prefix of a newer
 //! one is superseded by it, and the least recently used entries go first when the budget is full.
-//! The store is generic over the saved state so that its bookkeeping is tested without a model.
+//! The store is generic over the saved state so that its bookkeeping is tested without a model;
+//! saving and restoring a llama.cpp sequence are the two methods of `HostCache<SeqState>`. The
+//! cache keeps its size in the shared [`Counters`] itself.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use llama_cpp_2::context::session::SeqState;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::{LlamaStateSeqFlags, StateSeqError};
 
 use crate::schedule::common_prefix;
 
@@ -18,7 +24,7 @@ pub(crate) trait StateBytes {
     fn bytes(&self) -> usize;
 }
 
-impl StateBytes for llama_cpp_2::context::session::SeqState {
+impl StateBytes for SeqState {
     fn bytes(&self) -> usize {
         self.byte_len()
     }
@@ -48,16 +54,19 @@ pub(crate) struct HostCache<S> {
     budget: usize,
     used: usize,
     clock: u64,
+    /// Where its size is published (and its hits counted).
+    counters: Arc<Counters>,
 }
 
 impl<S: StateBytes> HostCache<S> {
-    /// An empty cache holding at most `budget` bytes (0: off).
-    pub fn new(budget: usize) -> Self {
+    /// An empty cache holding at most `budget` bytes (0: off), publishing into `counters`.
+    pub fn new(budget: usize, counters: Arc<Counters>) -> Self {
         HostCache {
             entries: Vec::new(),
             budget,
             used: 0,
             clock: 0,
+            counters,
         }
     }
 
@@ -79,11 +88,9 @@ impl<S: StateBytes> HostCache<S> {
     /// Whether an entry of `space` already covers `tokens` (same tokens or a longer
     /// conversation).
     pub fn covers(&self, space: Space, tokens: &[LlamaToken]) -> bool {
-        self.entries.iter().any(|e| {
-            e.space == space
-                && e.tokens.len() >= tokens.len()
-                && e.tokens[..tokens.len()] == *tokens
-        })
+        self.entries
+            .iter()
+            .any(|e| e.space == space && e.tokens.starts_with(tokens))
     }
 
     /// Keep `state` for `tokens` in `space`. Entries of that space whose tokens are a prefix of
@@ -97,9 +104,7 @@ impl<S: StateBytes> HostCache<S> {
         let superseded: Vec<usize> = (0..self.entries.len())
             .filter(|&i| {
                 let e = &self.entries[i];
-                e.space == space
-                    && e.tokens.len() <= tokens.len()
-                    && tokens[..e.tokens.len()] == e.tokens[..]
+                e.space == space && tokens.starts_with(&e.tokens)
             })
             .collect();
         for i in superseded.into_iter().rev() {
@@ -119,6 +124,7 @@ impl<S: StateBytes> HostCache<S> {
             state,
             last_used: self.clock,
         });
+        self.counters.size(self);
         true
     }
 
@@ -140,7 +146,40 @@ impl<S: StateBytes> HostCache<S> {
     fn remove(&mut self, index: usize) -> Entry<S> {
         let e = self.entries.swap_remove(index);
         self.used -= e.state.bytes();
+        self.counters.size(self);
         e
+    }
+}
+
+impl HostCache<SeqState> {
+    /// Save sequence `seq` of `ctx`, whose cells hold `tokens`, into `space`. Returns whether
+    /// the cache kept it ([`HostCache::insert`]).
+    pub fn save_seq(
+        &mut self,
+        ctx: &LlamaContext<'_>,
+        seq: i32,
+        space: Space,
+        tokens: &[LlamaToken],
+    ) -> Result<bool, StateSeqError> {
+        let state = ctx.state_seq_get(seq, LlamaStateSeqFlags::empty())?;
+        Ok(self.insert(space, tokens.to_vec(), state))
+    }
+
+    /// Take entry `index` out and restore it into sequence `seq` of `ctx` (which must hold no
+    /// cells), counting a hit of `reused` tokens. Returns the tokens its cells now hold. On an
+    /// error the entry is gone and the sequence may hold part of it: the caller clears it.
+    pub fn restore_seq(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        index: usize,
+        seq: i32,
+        reused: usize,
+    ) -> Result<Vec<LlamaToken>, StateSeqError> {
+        let entry = self.take(index);
+        ctx.state_seq_set(&entry.state, seq)?;
+        let c = &self.counters;
+        c.bump(&c.hits, &c.restored_tokens, reused);
+        Ok(entry.tokens)
     }
 }
 
@@ -240,23 +279,28 @@ mod tests {
 
     #[test]
     fn the_budget_is_never_exceeded() {
-        let mut c = HostCache::new(100);
+        let mut c = HostCache::new(100, Arc::default());
         for i in 0..50 {
             c.insert(G, toks(&[i, i + 1, i + 2]), Fake(7 + (i as usize % 30)));
             assert!(c.used() <= 100, "{} bytes after insert {i}", c.used());
+            let published = c.counters.stats();
+            assert_eq!(
+                (published.bytes, published.entries),
+                (c.used() as u64, c.len() as u64)
+            );
         }
         assert!(
             !c.insert(G, toks(&[1]), Fake(101)),
             "larger than the budget"
         );
         assert!(c.used() <= 100);
-        let off = HostCache::<Fake>::new(0);
+        let off = HostCache::<Fake>::new(0, Arc::default());
         assert!(!off.enabled());
     }
 
     #[test]
     fn least_recently_used_goes_first() {
-        let mut c = HostCache::new(30);
+        let mut c = HostCache::new(30, Arc::default());
         c.insert(G, toks(&[1, 2]), Fake(10));
         c.insert(G, toks(&[3, 4]), Fake(10));
         c.insert(G, toks(&[5, 6]), Fake(10));
@@ -268,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_longer_conversation_supersedes_its_prefix() {
-        let mut c = HostCache::new(100);
+        let mut c = HostCache::new(100, Arc::default());
         c.insert(G, toks(&[1, 2, 3]), Fake(10));
         c.insert(G, toks(&[1, 2, 3, 4, 5]), Fake(20));
         assert_eq!(c.len(), 1);
@@ -281,7 +325,7 @@ mod tests {
 
     #[test]
     fn best_match_is_the_longest_shared_prefix_and_take_frees_it() {
-        let mut c = HostCache::new(100);
+        let mut c = HostCache::new(100, Arc::default());
         c.insert(G, toks(&[1, 2, 3, 4]), Fake(10));
         c.insert(G, toks(&[1, 9]), Fake(10));
         let (i, n) = c.best(G, &toks(&[1, 2, 3, 7])).unwrap();
@@ -289,12 +333,14 @@ mod tests {
         let e = c.take(i);
         assert_eq!(e.tokens, toks(&[1, 2, 3, 4]));
         assert_eq!(c.used(), 10);
-        assert!(HostCache::<Fake>::new(10).best(G, &toks(&[1])).is_none());
+        assert!(HostCache::<Fake>::new(10, Arc::default())
+            .best(G, &toks(&[1]))
+            .is_none());
     }
 
     #[test]
     fn spaces_are_looked_up_apart_and_share_the_budget() {
-        let mut c = HostCache::new(30);
+        let mut c = HostCache::new(30, Arc::default());
         c.insert(G, toks(&[1, 2, 3]), Fake(10));
         c.insert(Space::Scoring, toks(&[1, 2, 3, 4]), Fake(10));
         // The scoring entry neither supersedes nor stands in for the generation one.

@@ -125,7 +125,10 @@ fn start<'m>(
         clock: 0,
         threads,
         last_apart: config.flash_attention == FlashAttention::Disabled,
-        host: HostCache::new(usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX)),
+        host: HostCache::new(
+            usize::try_from(config.cache_ram_bytes).unwrap_or(usize::MAX),
+            Arc::clone(&counters),
+        ),
         counters,
     })
 }
@@ -161,7 +164,7 @@ impl<'m> Worker<'m> {
                 && self.embeds.is_empty()
                 && self.scores.is_empty()
                 && self.slots.iter().all(|s| s.active.is_none());
-            if idle && !self.save_ahead() {
+            if idle {
                 match commands.recv() {
                     Ok(cmd) => {
                         if !self.handle(cmd) {
@@ -197,9 +200,9 @@ impl<'m> Worker<'m> {
                 self.threads,
                 budget,
                 &mut self.host,
-                &self.counters,
             );
-            // Once every request has its first token: save the next slot to be evicted.
+            // Once every request has its first token: save the next slot to be evicted (also
+            // the last thing done before the loop waits idle for a command).
             self.save_ahead();
         }
     }

@@ -77,6 +77,16 @@ fn wait(rx: &mpsc::Receiver<(String, Completion)>, what: &str) -> (String, Compl
         .unwrap_or_else(|_| panic!("{what} did not finish within 5 minutes"))
 }
 
+/// Every prompt token but the last came from the cache.
+fn assert_restored(done: &Completion) {
+    assert!(
+        done.cached_prompt_tokens + 1 >= done.prompt_eval_count,
+        "not restored: {} of {} cached",
+        done.cached_prompt_tokens,
+        done.prompt_eval_count
+    );
+}
+
 #[test]
 fn a_prefix_held_by_another_slot_is_copied_not_prefilled() {
     let m = model(2, 512, 0);
@@ -181,12 +191,7 @@ fn a_conversation_restored_from_host_memory_answers_as_one_never_evicted() {
     assert!(stats.entries >= 1 && stats.bytes > 0, "{stats:?}");
     // The first conversation again: restored, not prefilled, and the same greedy answer.
     let (again_text, again) = finish(m.generate(request(&m, &first, 24)).unwrap());
-    assert!(
-        again.cached_prompt_tokens + 1 >= again.prompt_eval_count,
-        "not restored: {} of {} cached",
-        again.cached_prompt_tokens,
-        again.prompt_eval_count
-    );
+    assert_restored(&again);
     assert_eq!(
         again_text, kept_text,
         "restored and never-evicted answers differ"
@@ -270,12 +275,7 @@ fn an_idle_conversation_is_saved_before_its_slot_is_needed() {
             .unwrap(),
     );
     let (_, again) = finish(m.generate(request(&m, &first, 4)).unwrap());
-    assert!(
-        again.cached_prompt_tokens + 1 >= again.prompt_eval_count,
-        "not restored: {} of {} cached",
-        again.cached_prompt_tokens,
-        again.prompt_eval_count
-    );
+    assert_restored(&again);
     assert!(m.prompt_cache().hits >= 1, "{:?}", m.prompt_cache());
 }
 

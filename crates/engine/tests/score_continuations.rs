@@ -1,8 +1,8 @@
 //! Scoring K continuations of one prefix on the real bundled SmolLM2-135M: the batched scores,
 //! over the prefix's shared KV cells, equal what the generation path computes for
 //! prefix + continuation alone and what one continuation at a time gives; a repeated prefix is
-//! not evaluated again, even after another registry took its place; 50 and 100 continuations work (the latter in two rounds); bad requests
-//! are refused clearly; generation slots keep their caches. They fail (never skip) when the
+//! not evaluated again, even after another registry took its place; 50 and 100 continuations
+//! work (the latter in two rounds); bad requests are refused clearly; generation slots keep their caches. They fail (never skip) when the
 //! model is missing.
 
 use std::path::PathBuf;

@@ -16,8 +16,8 @@
 //! a request sharing its start (the same system text and tool registry) evaluates only the rest,
 //! and an identical prefix evaluates nothing. A prefix replaced by another one goes to the
 //! host-memory prompt cache (the generation slots' cache, under the same budget, in a space of
-//! its own) and comes back from there when its registry does. Sequences `1..` hold one round's continuations and
-//! are emptied after it. A request runs one decode per call of [`Scorer::step`] (a prefix chunk
+//! its own) and comes back from there when its registry does. Sequences `1..` hold one round's
+//! continuations and are emptied after it. A request runs one decode per call of [`Scorer::step`] (a prefix chunk
 //! or a round), taking turns with generation steps like embeddings do.
 
 use std::collections::VecDeque;
@@ -29,12 +29,11 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
-
-use llama_cpp_2::{LlamaStateSeqFlags, SeqState};
+use llama_cpp_2::SeqState;
 
 use crate::job::ScoreJob;
 use crate::llama_backend::{self, decode};
-use crate::prompt_cache::{Counters, HostCache, Space};
+use crate::prompt_cache::{HostCache, Space};
 use crate::schedule::{common_prefix, MIN_GAIN, MIN_SAVE};
 use crate::score::{log_sum_exp, next_round, renormalise, ContinuationScore, Scores};
 use crate::{EngineError, FlashAttention};
@@ -119,7 +118,6 @@ impl<'m> Scorer<'m> {
     /// Run one decode of the current request (starting the next queued one first), and answer
     /// it when it is complete. `n_ctx`: the scoring context's length; `n_batch`: its batch;
     /// `host`: the host-memory cache that keeps prefixes replaced by another one.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn step(
         &mut self,
         backend: &LlamaBackend,
@@ -128,7 +126,6 @@ impl<'m> Scorer<'m> {
         threads: u32,
         n_batch: usize,
         host: &mut HostCache<SeqState>,
-        counters: &Counters,
     ) {
         while self.current.is_none() {
             let Some(job) = self.queue.pop_front() else {
@@ -147,7 +144,7 @@ impl<'m> Scorer<'m> {
                 }
             }
             let state = self.state.as_mut().expect("made above");
-            state.swap_prefix(&job.prefix, host, counters);
+            state.swap_prefix(&job.prefix, host);
             match state.begin(job) {
                 Ok(progress) => self.current = Some(progress),
                 Err((job, e)) => {
@@ -317,28 +314,20 @@ impl<'m> State<'m> {
     /// request would drop at least [`MIN_SAVE`] of its tokens, and restore a longer start of
     /// `prefix` from there when one is kept, so that a registry scored before, then replaced by
     /// another one, is not evaluated again.
-    fn swap_prefix(
-        &mut self,
-        prefix: &[LlamaToken],
-        host: &mut HostCache<SeqState>,
-        counters: &Counters,
-    ) {
+    fn swap_prefix(&mut self, prefix: &[LlamaToken], host: &mut HostCache<SeqState>) {
         if !host.enabled() {
             return;
         }
         let common = common_prefix(&self.cached, prefix);
         if self.cached.len() >= common + MIN_SAVE && !host.covers(Space::Scoring, &self.cached) {
-            match self
-                .ctx
-                .state_seq_get(PREFIX_SEQ, LlamaStateSeqFlags::empty())
-            {
-                Ok(state) => {
-                    let n = self.cached.len();
-                    if host.insert(Space::Scoring, self.cached.clone(), state) {
-                        tracing::debug!(tokens = n, "scoring prefix saved to the host cache");
-                    }
-                    counters.size(host);
+            match host.save_seq(&self.ctx, PREFIX_SEQ, Space::Scoring, &self.cached) {
+                Ok(true) => {
+                    tracing::debug!(
+                        tokens = self.cached.len(),
+                        "scoring prefix saved to the host cache"
+                    )
                 }
+                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "saving a scoring prefix to the host cache failed")
                 }
@@ -353,17 +342,17 @@ impl<'m> State<'m> {
         else {
             return;
         };
-        let entry = host.take(i);
-        counters.size(host);
         self.clear_prefix();
-        if let Err(e) = self.ctx.state_seq_set(&entry.state, PREFIX_SEQ) {
-            tracing::warn!(error = %e, "restoring a scoring prefix failed; evaluating it");
-            self.clear_prefix();
-            return;
+        match host.restore_seq(&mut self.ctx, i, PREFIX_SEQ, n) {
+            Ok(tokens) => {
+                self.cached = tokens;
+                tracing::debug!(tokens = n, "scoring prefix restored from the host cache");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "restoring a scoring prefix failed; evaluating it");
+                self.clear_prefix();
+            }
         }
-        self.cached = entry.tokens;
-        counters.bump(&counters.hits, &counters.restored_tokens, n);
-        tracing::debug!(tokens = n, "scoring prefix restored from the host cache");
     }
 
     /// Remove every cell of the prefix sequence.

@@ -12,7 +12,6 @@
 use std::sync::atomic::Ordering;
 
 use llama_cpp_2::token::LlamaToken;
-use llama_cpp_2::LlamaStateSeqFlags;
 
 use super::{free_sequence, Worker};
 use crate::job::Job;
@@ -73,12 +72,7 @@ impl Worker<'_> {
         let slot = &self.slots[index];
         let own = slot.own_prefix(tokens);
         let donor = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != index)
-            .map(|(j, s)| (j, s.own_prefix(tokens)))
-            .max_by_key(|&(_, n)| n)
+            .best_donor(index, tokens)
             .filter(|&(_, n)| n >= own + MIN_GAIN);
         let restorable = !slot.fresh && !slot.copy_source;
         let host = self
@@ -111,23 +105,21 @@ impl Worker<'_> {
             }
             (_, Some((i, n))) => {
                 self.save_evicted(index, 0);
-                let entry = self.host.take(i);
                 let slot = &mut self.slots[index];
                 free_sequence(&mut self.ctx, slot);
                 let began = std::time::Instant::now();
-                let restored = self.ctx.state_seq_set(&entry.state, slot.seq).is_ok();
-                self.counters.size(&self.host);
-                if !restored {
-                    tracing::warn!(
-                        seq = slot.seq,
-                        "restoring a cached prompt failed; prefilling it"
-                    );
-                    free_sequence(&mut self.ctx, slot);
-                    return 0;
+                match self.host.restore_seq(&mut self.ctx, i, slot.seq, n) {
+                    Ok(tokens) => slot.cache = tokens,
+                    Err(e) => {
+                        tracing::warn!(
+                            seq = slot.seq,
+                            error = %e,
+                            "restoring a cached prompt failed; prefilling it"
+                        );
+                        free_sequence(&mut self.ctx, slot);
+                        return 0;
+                    }
                 }
-                slot.cache = entry.tokens;
-                self.counters
-                    .bump(&self.counters.hits, &self.counters.restored_tokens, n);
                 tracing::debug!(
                     seq = slot.seq,
                     tokens = n,
@@ -149,9 +141,12 @@ impl Worker<'_> {
     /// Save the idle slot that the next new conversation would evict (the least recently used)
     /// to the host cache now, while no request waits for its first token, so that its save is
     /// not on that request's path. Only what no other slot holds counts: a slot whose cells are
-    /// mostly a prefix shared with others is left alone, as an eviction would leave it. Each turn is offered once.
-    /// Returns whether it saved (or tried to save) anything.
-    pub(super) fn save_ahead(&mut self) -> bool {
+    /// mostly a prefix shared with others is left alone, as an eviction would leave it. Each
+    /// turn is offered once.
+    pub(super) fn save_ahead(&mut self) {
+        if !self.host.enabled() {
+            return;
+        }
         let busy = !self.queue.is_empty()
             || !self.embeds.is_empty()
             || !self.scores.is_empty()
@@ -164,8 +159,8 @@ impl Worker<'_> {
             .slots
             .iter()
             .any(|s| s.active.is_none() && s.cache.is_empty());
-        if !self.host.enabled() || busy || empty_idle {
-            return false;
+        if busy || empty_idle {
+            return;
         }
         let Some(index) = self
             .slots
@@ -175,30 +170,27 @@ impl Worker<'_> {
             .min_by_key(|(_, s)| s.last_used)
             .map(|(i, _)| i)
         else {
-            return false;
+            return;
         };
         let slot = &self.slots[index];
         if slot.fresh || slot.copy_source || slot.saved_ahead == Some(slot.last_used) {
-            return false;
+            return;
         }
         self.slots[index].saved_ahead = Some(self.slots[index].last_used);
-        let shared = self.shared_elsewhere(index);
+        let shared = self
+            .best_donor(index, &self.slots[index].cache)
+            .map_or(0, |(_, n)| n);
         self.save_evicted(index, shared);
-        true
     }
 
-    /// How many leading tokens of slot `index`'s cells another slot holds too. (A host entry
-    /// holding a prefix of them is an earlier turn of the same conversation, which the save
-    /// supersedes.)
-    fn shared_elsewhere(&self, index: usize) -> usize {
-        let cache = &self.slots[index].cache;
+    /// The other slot holding the longest reusable prefix of `tokens`, and that length.
+    fn best_donor(&self, index: usize, tokens: &[LlamaToken]) -> Option<(usize, usize)> {
         self.slots
             .iter()
             .enumerate()
             .filter(|&(j, _)| j != index)
-            .map(|(_, s)| schedule::common_prefix(&s.cache, cache))
-            .max()
-            .unwrap_or(0)
+            .map(|(j, s)| (j, s.own_prefix(tokens)))
+            .max_by_key(|&(_, n)| n)
     }
 
     /// Save slot `index`'s cells to the host cache when keeping only `keep` of them would lose
@@ -214,22 +206,19 @@ impl Worker<'_> {
         }
         let began = std::time::Instant::now();
         match self
-            .ctx
-            .state_seq_get(slot.seq, LlamaStateSeqFlags::empty())
+            .host
+            .save_seq(&self.ctx, slot.seq, Space::Generation, &slot.cache)
         {
-            Ok(state) => {
-                let tokens = slot.cache.clone();
-                let n = tokens.len();
-                if self.host.insert(Space::Generation, tokens, state) {
+            Ok(kept) => {
+                if kept {
                     tracing::debug!(
                         seq = slot.seq,
-                        tokens = n,
+                        tokens = slot.cache.len(),
                         bytes = self.host.used(),
                         micros = began.elapsed().as_micros() as u64,
                         "prompt saved to the host cache"
                     );
                 }
-                self.counters.size(&self.host);
             }
             Err(e) => {
                 tracing::warn!(seq = slot.seq, error = %e, "saving a prompt to the host cache failed")
