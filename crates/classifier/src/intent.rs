@@ -22,8 +22,8 @@ use crate::lexical::{stem, words};
 use crate::negation::is_negated;
 use crate::score::ToolScore;
 use crate::vocabulary::{
-    CHANGE_VERBS, EFFECTS, FILE_OBJECTS, OBJECT_GROUPS, PHRASES, P_PREREQUISITE, READ_VERBS,
-    SYNONYMS, SYNONYM_WEIGHT,
+    CHANGE_VERBS, EFFECTS, FILE_OBJECTS, NOUN_CUES, OBJECT_GROUPS, PHRASES, P_PREREQUISITE,
+    READ_VERBS, SYNONYMS, SYNONYM_WEIGHT,
 };
 use crate::ToolDefinition;
 
@@ -118,7 +118,11 @@ pub(crate) fn name_words(tool: &ToolDefinition) -> Vec<String> {
 pub fn weighted_request_words(request: &str) -> HashMap<String, f64> {
     let own = words(request);
     let mut out: HashMap<String, f64> = own.iter().map(|w| (w.clone(), 1.0)).collect();
-    let all: HashSet<String> = tokens(request).into_iter().map(|(_, w)| w).collect();
+    let mut all: HashSet<String> = tokens(request).into_iter().map(|(_, w)| w).collect();
+    // A time of day ("the 3pm", "at 10:30") speaks of something scheduled.
+    if all.iter().any(|w| is_clock_time(w)) {
+        all.insert(stem("appointment"));
+    }
     for (everyday, tool_words) in &tables().synonyms {
         if everyday.iter().any(|w| all.contains(w)) {
             for t in tool_words {
@@ -127,6 +131,15 @@ pub fn weighted_request_words(request: &str) -> HashMap<String, f64> {
         }
     }
     out
+}
+
+/// Whether a token is a time of day: "3pm", "10am" (a "10:30" is split into two numbers and is
+/// not counted).
+fn is_clock_time(w: &str) -> bool {
+    let digits = w.trim_end_matches("am").trim_end_matches("pm");
+    digits.len() < w.len()
+        && (1..=2).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Whether the user's own words (not negated) ask for an effect of `tool`'s verbs. Tools whose
@@ -214,12 +227,48 @@ pub(crate) fn effect_classes(tool: &ToolDefinition) -> Vec<usize> {
             return second;
         }
     }
-    let classes = matching(names.get(..1).unwrap_or_default());
+    let mut classes = matching(names.get(..1).unwrap_or_default());
     if classes.is_empty() {
-        matching(&names)
-    } else {
-        classes
+        classes = matching(&names);
     }
+    // A description that opens with a list of verbs ("Create, change or delete a DNS record",
+    // "Add or replace an insurance plan") has each of their effects.
+    let listed = description_verbs(&tool.description);
+    if listed.len() > 1 {
+        for c in matching(&listed) {
+            if !classes.contains(&c) {
+                classes.push(c);
+            }
+        }
+    }
+    classes
+}
+
+/// The verbs a description opens with when it lists several ("Create, change or delete ..."
+/// → create, change, delete), stemmed; a single opening word is returned alone.
+fn description_verbs(description: &str) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^\s*([A-Za-z]+)((?:\s*,\s*[A-Za-z]+)*)(?:,?\s+(?:or|and)\s+([A-Za-z]+))?\b")
+            .expect("description verbs")
+    });
+    let Some(m) = re.captures(description) else {
+        return Vec::new();
+    };
+    let mut out = vec![stem(&m[1].to_lowercase())];
+    if let Some(rest) = m.get(2) {
+        out.extend(
+            rest.as_str()
+                .split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(|w| stem(&w.to_lowercase())),
+        );
+    }
+    if let Some(last) = m.get(3) {
+        out.push(stem(&last.as_str().to_lowercase()));
+    }
+    out
 }
 
 fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
@@ -239,7 +288,12 @@ pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
             // "tell me ..." and "let me ..." ask for an answer, not a message.
             let to_me = matches!(w.as_str(), "tell" | "let" | "ask" | "show")
                 && toks.get(k + 1).is_some_and(|(_, n)| n == "me");
-            !to_me && classes.iter().any(|&i| effects[i].1.contains(w)) && !is_negated(&own[..*at])
+            // "which messages", "the white text" ask for nothing.
+            let noun = noun_cues().contains(w) && !verb_position(own, &toks, *k);
+            !to_me
+                && !noun
+                && classes.iter().any(|&i| effects[i].1.contains(w))
+                && !is_negated(&own[..*at])
         })
         .map(|(_, (_, w))| w.clone())
         .collect()
@@ -254,10 +308,6 @@ pub(crate) fn asked_by_verb(
     own: &str,
     tool_objects: &HashSet<String>,
 ) -> bool {
-    const BEFORE_VERB: &[&str] = &[
-        "please", "pls", "to", "and", "then", "you", "also", "just", "now", "go", "ahead", "lets",
-        "let's", "i", "we", "kindly",
-    ];
     let cues: HashSet<String> = cues_said(tool, own).into_iter().collect();
     if cues.is_empty() {
         return false;
@@ -268,7 +318,7 @@ pub(crate) fn asked_by_verb(
         if !cues.contains(w) {
             return false;
         }
-        if objects(std::slice::from_ref(w)).is_disjoint(tool_objects) {
+        if objects(std::slice::from_ref(w)).is_disjoint(tool_objects) && !noun_cues().contains(w) {
             return true;
         }
         // "Emails from Alice this week?" asks nothing.
@@ -279,13 +329,29 @@ pub(crate) fn asked_by_verb(
         {
             return false;
         }
-        let clause_start = text[..*at]
-            .trim_end()
-            .chars()
-            .last()
-            .is_none_or(|c| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '(' | '-'));
-        clause_start || (k > 0 && BEFORE_VERB.iter().any(|b| stem(b) == toks[k - 1].1))
+        verb_position(&text, &toks, k)
     })
+}
+
+/// Whether token `k` of `text` stands where an imperative does: first in a clause, or after
+/// "please", "to", "and", "then", "you", ...
+fn verb_position(text: &str, toks: &[(usize, String)], k: usize) -> bool {
+    const BEFORE_VERB: &[&str] = &[
+        "please", "pls", "to", "and", "then", "you", "also", "just", "now", "go", "ahead", "lets",
+        "let's", "i", "we", "kindly",
+    ];
+    let at = toks[k].0;
+    let clause_start = text[..at]
+        .trim_end()
+        .chars()
+        .last()
+        .is_none_or(|c| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '(' | '-'));
+    clause_start || (k > 0 && BEFORE_VERB.iter().any(|b| stem(b) == toks[k - 1].1))
+}
+
+fn noun_cues() -> &'static HashSet<String> {
+    static CUES: OnceLock<HashSet<String>> = OnceLock::new();
+    CUES.get_or_init(|| stems(NOUN_CUES))
 }
 
 /// `own` with the multi-word asks of [`PHRASES`] spelled as their one-word cue ("check out the

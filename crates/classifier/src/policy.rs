@@ -115,6 +115,38 @@ fn name_objects(tool: &ToolDefinition) -> HashSet<String> {
     objects(&words)
 }
 
+/// Objects of `tool`'s name and description ("Send a text or email to a tenant" → text, email,
+/// tenant, ...), for telling apart tools of one effect.
+fn description_objects(tool: &ToolDefinition) -> HashSet<String> {
+    let mut out = name_objects(tool);
+    out.extend(objects(&crate::lexical::words(&tool.description)));
+    out
+}
+
+/// Whether tool `i`, whose effect the user asks for without naming its object, is the one tool of
+/// that effect (among those whose effect is asked too) that the request's words describe best:
+/// "let the plumber know" → `message_vendor` (a vendor is a contractor) over `message_tenant`.
+fn best_described(
+    i: usize,
+    tools: &[ToolDefinition],
+    classes: &[Vec<usize>],
+    described: &[HashSet<String>],
+    said: &HashSet<String>,
+    own: &str,
+) -> bool {
+    let overlap = |j: usize| described[j].intersection(said).count();
+    let mine = overlap(i);
+    mine > 0
+        && (0..tools.len())
+            .filter(|&j| {
+                j != i
+                    && !described[j].is_empty()
+                    && classes[j].iter().any(|c| classes[i].contains(c))
+                    && effect_requested(&tools[j], own)
+            })
+            .all(|j| overlap(j) < mine)
+}
+
 /// Objects the `*_id` arguments of `tool` identify (`order_id` → order).
 fn id_objects(tool: &ToolDefinition) -> HashSet<String> {
     let words: Vec<String> = tool
@@ -180,6 +212,17 @@ pub fn apply(
     let read: Vec<bool> = tools.iter().map(is_read).collect();
     let own_objects: Vec<HashSet<String>> = tools.iter().map(name_objects).collect();
     let classes: Vec<Vec<usize>> = tools.iter().map(effect_classes).collect();
+    let described: Vec<HashSet<String>> = tools
+        .iter()
+        .zip(&read)
+        .map(|(t, r)| {
+            if *r {
+                HashSet::new()
+            } else {
+                description_objects(t)
+            }
+        })
+        .collect();
     let raise = |s: &mut ToolScore| {
         if s.p < policy.p_inferred {
             s.p = policy.p_inferred;
@@ -224,7 +267,11 @@ pub fn apply(
                 .count()
                 == 1
             && bare_cue(tool, own, tools);
-        if !question && (named || own_verb || (only_one && tools.len() >= policy.domain_min_tools))
+        if !question
+            && (named
+                || own_verb
+                || (only_one && tools.len() >= policy.domain_min_tools)
+                || best_described(i, tools, &classes, &described, &said, own))
         {
             raise(&mut scores[i]);
         }
@@ -346,6 +393,56 @@ mod tests {
             domain_read_max_risk: 0,
             ..Policy::default()
         }
+    }
+
+    /// A landlord's registry: two message tools told apart only by their descriptions, a DNS-like
+    /// tool whose description lists its effects, and a direct-message reader.
+    fn rental() -> ToolRegistry {
+        let t = |n: &str, r: i64, d: &str| ToolDefinition::new(n, d, r);
+        ToolRegistry::from_tools(vec![
+            t("search_tenants", 1, "Find tenants by name or unit"),
+            t("list_maintenance_requests", 1, "List maintenance requests"),
+            t("list_vendors", 1, "List contractors and vendors by trade"),
+            t("message_tenant", 4, "Send a text or email to a tenant"),
+            t(
+                "message_vendor",
+                4,
+                "Send a message to a vendor or contractor",
+            ),
+            t("read_direct_messages", 1, "Read the direct messages"),
+            t("send_direct_message", 4, "Send a direct message"),
+            t("list_dns_records", 1, "List the DNS records of a domain"),
+            t(
+                "update_dns_record",
+                5,
+                "Create, change or delete a DNS record",
+            ),
+            t("get_current_date", 1, "Today's date"),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_description_that_lists_effects_has_each_of_them() {
+        // `update_dns_record` creates records too ("Create, change or delete ...").
+        let g = granted_by(
+            narrow(),
+            &rental(),
+            "add a TXT record for acme.io: verify=abc",
+        );
+        assert!(g.contains(&"update_dns_record".into()), "{g:?}");
+    }
+
+    #[test]
+    fn a_cue_that_is_also_a_noun_asks_only_as_a_verb() {
+        let g = granted_by(narrow(), &rental(), "Check my direct messages from today");
+        assert!(!g.contains(&"send_direct_message".into()), "{g:?}");
+        let g = granted_by(
+            narrow(),
+            &rental(),
+            "message the tenant in 4B about the noise",
+        );
+        assert!(g.contains(&"message_tenant".into()), "{g:?}");
     }
 
     #[test]

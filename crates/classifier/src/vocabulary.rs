@@ -195,6 +195,109 @@ pub const SYNONYMS: &[(&[&str], &[&str])] = &[
         ],
         &["exchange", "rate", "currency", "convert"],
     ),
+    (
+        &[
+            "box", "boxes", "server", "servers", "vm", "vms", "machine", "machines", "node",
+            "nodes", "host", "hosts",
+        ],
+        &["instance", "server"],
+    ),
+    (
+        &[
+            "key",
+            "keys",
+            "token",
+            "tokens",
+            "password",
+            "credential",
+            "credentials",
+        ],
+        &["secret", "key"],
+    ),
+    (
+        &[
+            "inhaler",
+            "meds",
+            "medication",
+            "medications",
+            "medicine",
+            "pills",
+            "pill",
+            "tablets",
+            "dose",
+            "insulin",
+            "script",
+        ],
+        &["prescription", "medication", "refill"],
+    ),
+    (
+        &[
+            "plumber",
+            "electrician",
+            "contractor",
+            "handyman",
+            "tech",
+            "technician",
+            "repairman",
+            "locksmith",
+            "cleaner",
+            "cleaners",
+            "landscaper",
+            "exterminator",
+            "roofer",
+        ],
+        &["vendor", "contractor"],
+    ),
+    (
+        &[
+            "ad",
+            "ads",
+            "advert",
+            "adverts",
+            "advertising",
+            "promotion",
+            "promo",
+        ],
+        &["campaign", "ad"],
+    ),
+    (
+        &["doctor", "dr", "nurse", "physician", "gp"],
+        &["doctor", "care", "team"],
+    ),
+    (
+        &[
+            "overdue",
+            "unpaid",
+            "outstanding",
+            "owing",
+            "owe",
+            "owes",
+            "arrears",
+        ],
+        &["unpaid", "balance", "overdue"],
+    ),
+    (
+        &["savings", "checking", "cash", "funds"],
+        &["fund", "money", "account"],
+    ),
+    (
+        &[
+            "xray",
+            "ray",
+            "results",
+            "labs",
+            "scan",
+            "mri",
+            "bloodwork",
+            "chart",
+            "records",
+        ],
+        &["record", "medical", "result", "lab"],
+    ),
+    (
+        &["txt", "cname", "mx", "subdomain", "nameserver"],
+        &["dns", "record", "domain"],
+    ),
 ];
 
 /// Effect classes: (verbs in tool names, request words that ask for that effect).
@@ -203,13 +306,14 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
     (
         &[
             "send", "forward", "reply", "email", "mail", "message", "notify", "dm", "text",
-            "invite", "contact", "comment", "answer", "respond", "announce", "ping",
+            "invite", "contact", "comment", "answer", "respond", "announce", "ping", "page",
+            "alert", "warn", "remind", "nudge", "chat",
         ],
         &[
             "send", "forward", "reply", "respond", "email", "dm", "tell", "notify", "write", "ask",
             "inform", "invite", "remind", "pay", "transfer", "refund", "share", "post", "let",
             "ping", "contact", "thank", "answer", "follow", "nudge", "announce", "reach",
-            "comment",
+            "comment", "text", "message", "chase", "alert", "warn", "page",
         ],
     ),
     (
@@ -288,7 +392,7 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
         ],
     ),
     (
-        &["cancel", "revoke", "unbook"],
+        &["cancel", "revoke", "unbook", "void", "invalidate"],
         &[
             "cancel",
             "revoke",
@@ -306,6 +410,8 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "annul",
             "rescind",
             "rescindment",
+            "void",
+            "rid",
         ],
     ),
     (
@@ -314,7 +420,7 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
         ],
         &[
             "post", "tweet", "publish", "share", "retweet", "comment", "mention", "upload",
-            "announce",
+            "announce", "let", "notify", "inform",
         ],
     ),
     (
@@ -378,6 +484,10 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "proceed",
             "navigate",
             "drive",
+            "point",
+            "swap",
+            "rotate",
+            "restrict",
         ],
     ),
     (
@@ -460,6 +570,11 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "jot",
             "integrate",
             "draft",
+            "log",
+            "record",
+            "enter",
+            "redo",
+            "reissue",
         ],
     ),
     (
@@ -493,7 +608,9 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
     (&["review", "rate"], &["rate", "approve", "leave"]),
     (
         &["release", "tag", "publish", "deploy"],
-        &["release", "tag", "publish", "ship", "cut", "deploy"],
+        &[
+            "release", "tag", "publish", "ship", "cut", "deploy", "redeploy",
+        ],
     ),
     (&["apply", "redeem"], &["apply", "use", "try", "redeem"]),
     (
@@ -513,7 +630,90 @@ pub const EFFECTS: &[(&[&str], &[&str])] = &[
             "let",
         ],
     ),
+    (
+        &[
+            "pause",
+            "suspend",
+            "hold",
+            "freeze",
+            "disable",
+            "deactivate",
+            "snooze",
+        ],
+        &[
+            "pause",
+            "stop",
+            "halt",
+            "suspend",
+            "hold",
+            "freeze",
+            "disable",
+            "deactivate",
+            "snooze",
+            "kill",
+        ],
+    ),
+    (
+        &[
+            "resume",
+            "unpause",
+            "enable",
+            "reactivate",
+            "unfreeze",
+            "reenable",
+        ],
+        &[
+            "resume",
+            "unpause",
+            "restart",
+            "reactivate",
+            "enable",
+            "continue",
+            "unfreeze",
+        ],
+    ),
+    (
+        &["hide", "block", "mute", "silence", "ban"],
+        &["hide", "block", "mute", "silence", "ban", "quiet"],
+    ),
+    (
+        &["waive", "forgive"],
+        &[
+            "waive", "forgive", "drop", "remove", "scrap", "cancel", "rid",
+        ],
+    ),
+    (
+        &[
+            "refill",
+            "renew",
+            "extend",
+            "prolong",
+            "replenish",
+            "restock",
+        ],
+        &[
+            "refill",
+            "renew",
+            "renewal",
+            "extend",
+            "extension",
+            "prolong",
+            "replenish",
+            "restock",
+            "more",
+            "extra",
+            "later",
+        ],
+    ),
+    (
+        &["acknowledge", "ack"],
+        &["acknowledge", "ack", "seen", "handling"],
+    ),
 ];
+
+/// Cues that are nouns as often as verbs ("the white text", "which messages"): they ask for an
+/// effect only where an imperative stands ([`crate::intent::asked_by_verb`]).
+pub const NOUN_CUES: &[&str] = &["text", "message", "page", "alert", "record", "log", "point"];
 
 /// Multi-word asks rewritten to a one-word cue of [`EFFECTS`] before cues are looked for
 /// (pattern, replacement).
@@ -544,6 +744,36 @@ pub const PHRASES: &[(&str, &str)] = &[
     ),
     // "request changes on PR 19" is a review.
     (r"(?i)\brequest(?:ing)? changes\b", "leave a review"),
+    // "take the post down" removes it; "lock the bucket down" restricts it.
+    (
+        r"(?i)\b(?:take|taking|took)\b((?: \S+){1,4}?) down\b",
+        "remove$1",
+    ),
+    (
+        r"(?i)\block(?:s|ed|ing)?\b((?: \S+){1,3}?) down\b",
+        "restrict$1",
+    ),
+    // "turn the campaign back on" resumes it.
+    (r"(?i)\bback on\b", "resume"),
+    // "let's go with the Patel application" approves it.
+    (r"(?i)\b(?:go|going) (?:ahead )?with\b", "approve"),
+    // "get it over to them" sends it.
+    (
+        r"(?i)\bget (it|this|that|them|these|those)( over)? to\b",
+        "send $1 to",
+    ),
+    // "move 10k from savings into checking" transfers money.
+    (
+        r"(?i)\bmov(?:e|ed|ing)\b([^.?!]*\b(?:from|into|to)\b[^.?!]*\b(?:savings|checking|account)\b)",
+        "transfer$1",
+    ),
+    // "a heads up" alerts someone.
+    (r"(?i)\bheads[- ]up\b", "alert"),
+    // "I won't be needing Thursday's appointment" cancels it.
+    (
+        r"(?i)\b(?:won'?t|will not|no longer)( be)? need(?:ing)?\b",
+        "cancel",
+    ),
     // "everything off" switches things off.
     (r"(?i)\b(everything|all( the)? \w+) off\b", "turn $1 off"),
 ];
