@@ -115,34 +115,27 @@ fn name_objects(tool: &ToolDefinition) -> HashSet<String> {
     objects(&words)
 }
 
-/// Objects of `tool`'s name and description ("Send a text or email to a tenant" → text, email,
-/// tenant, ...), for telling apart tools of one effect.
-fn description_objects(tool: &ToolDefinition) -> HashSet<String> {
-    let mut out = name_objects(tool);
-    out.extend(objects(&crate::lexical::words(&tool.description)));
-    out
-}
-
 /// Whether tool `i`, whose effect the user asks for without naming its object, is the one tool of
 /// that effect (among those whose effect is asked too) that the request's words describe best:
 /// "let the plumber know" → `message_vendor` (a vendor is a contractor) over `message_tenant`.
+/// `described[j]` holds tool `j`'s name and description objects (empty for reads), `asked[j]`
+/// whether its effect is asked for.
 fn best_described(
     i: usize,
-    tools: &[ToolDefinition],
     classes: &[Vec<usize>],
     described: &[HashSet<String>],
+    asked: &[bool],
     said: &HashSet<String>,
-    own: &str,
 ) -> bool {
     let overlap = |j: usize| described[j].intersection(said).count();
     let mine = overlap(i);
     mine > 0
-        && (0..tools.len())
+        && (0..described.len())
             .filter(|&j| {
                 j != i
+                    && asked[j]
                     && !described[j].is_empty()
                     && classes[j].iter().any(|c| classes[i].contains(c))
-                    && effect_requested(&tools[j], own)
             })
             .all(|j| overlap(j) < mine)
 }
@@ -212,16 +205,22 @@ pub fn apply(
     let read: Vec<bool> = tools.iter().map(is_read).collect();
     let own_objects: Vec<HashSet<String>> = tools.iter().map(name_objects).collect();
     let classes: Vec<Vec<usize>> = tools.iter().map(effect_classes).collect();
-    let described: Vec<HashSet<String>> = tools
+    // Objects of each side-effect tool's name and description ("Send a text or email to a
+    // tenant" → text, email, tenant), for telling apart tools of one effect.
+    let described: Vec<HashSet<String>> = (0..tools.len())
+        .map(|i| {
+            if read[i] {
+                return HashSet::new();
+            }
+            let mut out = own_objects[i].clone();
+            out.extend(objects(&crate::lexical::words(&tools[i].description)));
+            out
+        })
+        .collect();
+    let asked: Vec<bool> = tools
         .iter()
         .zip(&read)
-        .map(|(t, r)| {
-            if *r {
-                HashSet::new()
-            } else {
-                description_objects(t)
-            }
-        })
+        .map(|(t, r)| !r && effect_requested(t, own))
         .collect();
     let raise = |s: &mut ToolScore| {
         if s.p < policy.p_inferred {
@@ -238,8 +237,7 @@ pub fn apply(
         if read[i] {
             continue;
         }
-        let asked = effect_requested(tool, own);
-        if !asked {
+        if !asked[i] {
             if tool.risk_level >= policy.explicit_ask_min_risk && !scores[i].firm {
                 scores[i].p = scores[i].p.min(P_EFFECT_UNASKED);
             }
@@ -271,7 +269,7 @@ pub fn apply(
             && (named
                 || own_verb
                 || (only_one && tools.len() >= policy.domain_min_tools)
-                || best_described(i, tools, &classes, &described, &said, own))
+                || best_described(i, &classes, &described, &asked, &said))
         {
             raise(&mut scores[i]);
         }

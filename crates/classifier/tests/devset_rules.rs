@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use hearth_classifier::evaluation::Evaluation;
@@ -19,7 +20,13 @@ struct Outcome {
     extra: Vec<(String, i64)>,
 }
 
-fn evaluate() -> (Vec<Outcome>, Evaluation, Evaluation) {
+/// The rules over the whole set, run once per test binary (both tests read it).
+fn evaluate() -> &'static (Vec<Outcome>, Evaluation, Evaluation) {
+    static RESULT: OnceLock<(Vec<Outcome>, Evaluation, Evaluation)> = OnceLock::new();
+    RESULT.get_or_init(run_rules)
+}
+
+fn run_rules() -> (Vec<Outcome>, Evaluation, Evaluation) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classifier/devset.jsonl");
     let items = devset::load(&path).expect("dev set loads");
     // HEARTH_POLICY="min_risk,read_risk,domain_risk" explores the policy's knobs (dev split only).
