@@ -44,13 +44,13 @@ pub(crate) fn tokens(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-fn stems(list: &[&str]) -> HashSet<String> {
+pub(crate) fn stems(list: &[&str]) -> HashSet<String> {
     list.iter().map(|w| stem(w)).collect()
 }
 
 /// The fixed word tables above, stemmed once: every request and tool is compared with them.
-struct Tables {
-    read: HashSet<String>,
+pub(crate) struct Tables {
+    pub(crate) read: HashSet<String>,
     change: HashSet<String>,
     file_objects: HashSet<String>,
     /// Words [`objects`] drops: the read and change verbs and generic words.
@@ -63,7 +63,7 @@ struct Tables {
     synonyms: Vec<(Vec<String>, Vec<String>)>,
 }
 
-fn tables() -> &'static Tables {
+pub(crate) fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let list = |l: &[&str]| l.iter().map(|w| stem(w)).collect::<Vec<_>>();
@@ -335,7 +335,7 @@ pub(crate) fn asked_by_verb(
 
 /// Whether token `k` of `text` stands where an imperative does: first in a clause, or after
 /// "please", "to", "and", "then", "you", ...
-fn verb_position(text: &str, toks: &[(usize, String)], k: usize) -> bool {
+pub(crate) fn verb_position(text: &str, toks: &[(usize, String)], k: usize) -> bool {
     const BEFORE_VERB: &[&str] = &[
         "please", "pls", "to", "and", "then", "you", "also", "just", "now", "go", "ahead", "lets",
         "let's", "i", "we", "kindly",
@@ -356,7 +356,7 @@ fn noun_cues() -> &'static HashSet<String> {
 
 /// `own` with the multi-word asks of [`PHRASES`] spelled as their one-word cue ("check out the
 /// cart" → "checkout the cart", "take it off" → "remove it").
-fn rephrased(own: &str) -> String {
+pub(crate) fn rephrased(own: &str) -> String {
     static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let res = RES.get_or_init(|| {
         PHRASES

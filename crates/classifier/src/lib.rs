@@ -43,6 +43,7 @@
 
 pub mod audit;
 mod classifier;
+mod commanded;
 pub mod constraints;
 mod default_rules;
 pub mod devset;

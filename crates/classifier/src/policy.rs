@@ -7,6 +7,10 @@
 //!   her in" to unlock). When they do, and they name the tool's object (or the tool is the only
 //!   one of its effect class in the registry), it is granted even if its name shares no word
 //!   with the request.
+//! * An **object commanded in another verb** ("give Priya the entry notice", "order 5 fries")
+//!   goes to the one side-effect tool that acts on it, when that tool creates or sends (it
+//!   changes nothing that exists) and its risk is at most [`Policy::commanded_max_risk`]: the
+//!   verb names no effect of the tool, but there is nothing else it could do to that object.
 //! * **Reads a granted task needs** come with it: read tools of the objects a granted tool acts
 //!   on, and of the objects its `*_id` arguments identify (an id must be looked up first), up to
 //!   [`Policy::inferred_read_max_risk`]; a date/time tool when the request speaks of relative
@@ -26,6 +30,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::commanded::commanded_objects;
 use crate::intent::{
     asked_by_verb, bare_cue, cues_said, effect_classes, effect_requested, file_named, is_read,
     name_words, objects, other_object_named, tokens, weighted_request_words,
@@ -52,6 +57,10 @@ pub struct Policy {
     pub domain_min_tools: usize,
     /// Probability given to a grant the policy infers (above the rules' grant threshold).
     pub p_inferred: f64,
+    /// Highest risk of a side-effect tool granted when the user commands something of its object
+    /// in a verb no effect table knows ("give Priya the entry notice" → `send_notice`), and no
+    /// other side-effect tool acts on that object (0 turns this off).
+    pub commanded_max_risk: i64,
 }
 
 impl Default for Policy {
@@ -62,6 +71,7 @@ impl Default for Policy {
             domain_read_max_risk: 1,
             domain_min_tools: 8,
             p_inferred: 0.6,
+            commanded_max_risk: 4,
         }
     }
 }
@@ -233,6 +243,11 @@ pub fn apply(
     // words are not raised (they still keep the tools they name from being held down).
     let question = interrogative().is_match(own);
     // Side effects: only when asked; when asked for a named (or the only) tool of the effect, granted.
+    let commanded = if policy.commanded_max_risk > 0 && !question {
+        commanded_objects(own)
+    } else {
+        HashSet::new()
+    };
     for (i, tool) in tools.iter().enumerate() {
         if read[i] {
             continue;
@@ -240,6 +255,18 @@ pub fn apply(
         if !asked[i] {
             if tool.risk_level >= policy.explicit_ask_min_risk && !scores[i].firm {
                 scores[i].p = scores[i].p.min(P_EFFECT_UNASKED);
+            }
+            let sole = |o: &String| {
+                (0..tools.len())
+                    .filter(|&j| !read[j] && own_objects[j].contains(o))
+                    .count()
+                    == 1
+            };
+            if tool.risk_level <= policy.commanded_max_risk
+                && !changes_existing(tool)
+                && own_objects[i].intersection(&commanded).any(sole)
+            {
+                raise(&mut scores[i]);
             }
             continue;
         }
@@ -429,6 +456,53 @@ mod tests {
             "add a TXT record for acme.io: verify=abc",
         );
         assert!(g.contains(&"update_dns_record".into()), "{g:?}");
+    }
+
+    #[test]
+    fn an_object_commanded_in_an_unknown_verb_goes_to_its_one_side_effect_tool() {
+        let t = |n: &str, r: i64, d: &str| ToolDefinition::new(n, d, r);
+        let landlord = ToolRegistry::from_tools(vec![
+            t("search_tenants", 1, "Find tenants by name or unit"),
+            t("send_notice", 4, "Send a formal notice to a tenant"),
+            t("cancel_order", 4, "Cancel a supply order"),
+            t("post_vacancy", 5, "Post a vacancy on rental sites"),
+            t("get_current_date", 1, "Today's date"),
+        ])
+        .unwrap();
+        let off = Policy {
+            commanded_max_risk: 0,
+            ..narrow()
+        };
+        // "give" asks for no effect `send_notice` has, but the notice is the object of no other
+        // side-effect tool: it is the notice that is to be given.
+        let ask = "give Priya the 24 hour entry notice for thursday morning";
+        let g = granted_by(narrow(), &landlord, ask);
+        assert!(g.contains(&"send_notice".into()), "{g:?}");
+        assert!(!granted_by(off, &landlord, ask).contains(&"send_notice".into()));
+        // Commanding a new order is no ask to cancel one; a tool above the knob's risk needs its
+        // own verb.
+        let g = granted_by(
+            narrow(),
+            &landlord,
+            "initiate a supply order for 20 filters",
+        );
+        assert!(!g.contains(&"cancel_order".into()), "{g:?}");
+        let ask = "advertise the vacancy in unit 4B";
+        let riskier = Policy {
+            commanded_max_risk: 5,
+            ..narrow()
+        };
+        assert!(granted_by(riskier, &landlord, ask).contains(&"post_vacancy".into()));
+        let g = granted_by(narrow(), &landlord, ask);
+        assert!(!g.contains(&"post_vacancy".into()), "{g:?}");
+        // Asking to be told about reviews writes none; a statement commands nothing.
+        let g = granted(
+            narrow(),
+            "tell me what people complain about in the reviews",
+        );
+        assert!(!g.contains(&"write_review".into()), "{g:?}");
+        let g = granted(narrow(), "I reviewed the blender last week");
+        assert!(!g.contains(&"write_review".into()), "{g:?}");
     }
 
     #[test]

@@ -29,13 +29,17 @@ fn evaluate() -> &'static (Vec<Outcome>, Evaluation, Evaluation) {
 fn run_rules() -> (Vec<Outcome>, Evaluation, Evaluation) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classifier/devset.jsonl");
     let items = devset::load(&path).expect("dev set loads");
-    // HEARTH_POLICY="min_risk,read_risk,domain_risk" explores the policy's knobs (dev split only).
+    // HEARTH_POLICY="min_risk,read_risk,domain_risk[,commanded_risk]" explores the policy's knobs
+    // (dev split only).
     let mut policy = Policy::default();
     if let Ok(knobs) = std::env::var("HEARTH_POLICY") {
         let k: Vec<i64> = knobs.split(',').map(|v| v.parse().unwrap()).collect();
         policy.explicit_ask_min_risk = k[0];
         policy.inferred_read_max_risk = k[1];
         policy.domain_read_max_risk = k[2];
+        if let Some(&c) = k.get(3) {
+            policy.commanded_max_risk = c;
+        }
     }
     let rules = RulesClassifier::default().with_policy(policy);
     let (mut dev, mut test) = (Evaluation::default(), Evaluation::default());
