@@ -61,6 +61,12 @@ pub struct Policy {
     /// in a verb no effect table knows ("give Priya the entry notice" → `send_notice`), and no
     /// other side-effect tool acts on that object (0 turns this off).
     pub commanded_max_risk: i64,
+    /// Highest risk of a side-effect tool granted to a command that no other rule gave a tool:
+    /// the user's imperative asks for an effect (or commands an object in a verb no table
+    /// knows), no side-effect tool was granted, and this tool's name and description share
+    /// strictly more objects with the request than any other side-effect tool's (0 turns this
+    /// off).
+    pub fallback_max_risk: i64,
 }
 
 impl Default for Policy {
@@ -72,6 +78,7 @@ impl Default for Policy {
             domain_min_tools: 8,
             p_inferred: 0.6,
             commanded_max_risk: 4,
+            fallback_max_risk: 3,
         }
     }
 }
@@ -148,6 +155,19 @@ fn best_described(
                     && classes[j].iter().any(|c| classes[i].contains(c))
             })
             .all(|j| overlap(j) < mine)
+}
+
+/// The side-effect tool whose name and description objects (`described`, empty for reads) share
+/// strictly more words with `said` than any other side-effect tool's, if one does.
+fn best_side_effect(described: &[HashSet<String>], said: &HashSet<String>) -> Option<usize> {
+    let overlap: Vec<usize> = described
+        .iter()
+        .map(|d| d.intersection(said).count())
+        .collect();
+    let best = *overlap.iter().max()?;
+    let mut at = (0..overlap.len()).filter(|&j| overlap[j] == best);
+    let first = at.next()?;
+    (best > 0 && at.next().is_none()).then_some(first)
 }
 
 /// Objects the `*_id` arguments of `tool` identify (`order_id` → order).
@@ -299,6 +319,20 @@ pub fn apply(
                 || best_described(i, &classes, &described, &asked, &said))
         {
             raise(&mut scores[i]);
+        }
+    }
+
+    // A command no tool took: the side-effect tool the request describes best.
+    if policy.fallback_max_risk > 0
+        && !question
+        && !(0..tools.len()).any(|i| !read[i] && scores[i].p >= threshold)
+        && (!commanded.is_empty()
+            || (0..tools.len()).any(|i| asked[i] && asked_by_verb(&tools[i], own, &own_objects[i])))
+    {
+        if let Some(i) = best_side_effect(&described, &said) {
+            if tools[i].risk_level <= policy.fallback_max_risk {
+                raise(&mut scores[i]);
+            }
         }
     }
 
@@ -503,6 +537,51 @@ mod tests {
         assert!(!g.contains(&"write_review".into()), "{g:?}");
         let g = granted(narrow(), "I reviewed the blender last week");
         assert!(!g.contains(&"write_review".into()), "{g:?}");
+    }
+
+    #[test]
+    fn a_command_no_tool_took_goes_to_the_side_effect_tool_described_best() {
+        let t = |n: &str, r: i64, d: &str| ToolDefinition::new(n, d, r);
+        let dispatch = ToolRegistry::from_tools(vec![
+            t(
+                "search_shipments",
+                1,
+                "Find shipments by customer or status",
+            ),
+            t(
+                "schedule_pickup",
+                3,
+                "Schedule a pickup (collection) of goods from a customer site",
+            ),
+            t(
+                "schedule_maintenance",
+                3,
+                "Schedule maintenance for a vehicle",
+            ),
+            t("issue_credit_note", 5, "Credit a customer's account"),
+            t("get_current_date", 1, "Today's date"),
+        ])
+        .unwrap();
+        let off = Policy {
+            fallback_max_risk: 0,
+            ..narrow()
+        };
+        // "sort out" is a verb no effect table holds; the collection is what `schedule_pickup`
+        // describes, and no other side-effect tool describes it.
+        let ask = "Sort out the collection at the Slough site for Monday";
+        let g = granted_by(narrow(), &dispatch, ask);
+        assert!(g.contains(&"schedule_pickup".into()), "{g:?}");
+        assert!(!g.contains(&"schedule_maintenance".into()), "{g:?}");
+        assert!(!granted_by(off, &dispatch, ask).contains(&"schedule_pickup".into()));
+        // A question commands nothing, and a tool above the knob's risk is not reached.
+        let g = granted_by(narrow(), &dispatch, "did anyone sort out the collection?");
+        assert!(!g.contains(&"schedule_pickup".into()), "{g:?}");
+        let g = granted_by(
+            narrow(),
+            &dispatch,
+            "sort out the customer account for the damage",
+        );
+        assert!(!g.contains(&"issue_credit_note".into()), "{g:?}");
     }
 
     #[test]
