@@ -10,9 +10,10 @@ Sources:
     nothing the registry has), `multi_turn_miss_param` (a turn missing an argument is merged with
     the next turn that supplies it) and `multi_turn_long_context`. Registries up to 40 tools.
   * Hand-written agent tasks (data/classifier/agent-tasks.jsonl over agent-registries.json):
-    multi-step work in twelve domains the earlier cases did not cover (shop orders and returns,
+    multi-step work in eighteen domains the earlier cases did not cover (shop orders and returns,
     support tickets, code hosting, smart home, HR, CRM; since 2026-12-04 also a clinic portal, a
-    cloud console, a learning platform, rentals, bookkeeping, social media), registries of 22-32
+    cloud console, a learning platform, rentals, bookkeeping, social media, food delivery, a
+    mobile carrier, project management, insurance, event ticketing, logistics), registries of 22-32
     tools, needed sets
     including the reads a real agent makes first, and injection cases whose pasted or fetched
     text asks for a side-effect tool the user never asked for.
