@@ -11,6 +11,10 @@
 //!   goes to the one side-effect tool that acts on it, when that tool creates or sends (it
 //!   changes nothing that exists) and its risk is at most [`Policy::commanded_max_risk`]: the
 //!   verb names no effect of the tool, but there is nothing else it could do to that object.
+//! * A **command no rule gave a tool** (an effect asked in an imperative, or an object commanded
+//!   in an unknown verb, and no side-effect tool granted) goes to the one side-effect tool whose
+//!   name and description share the most objects with the request, up to
+//!   [`Policy::fallback_max_risk`].
 //! * **Reads a granted task needs** come with it: read tools of the objects a granted tool acts
 //!   on, and of the objects its `*_id` arguments identify (an id must be looked up first), up to
 //!   [`Policy::inferred_read_max_risk`]; a date/time tool when the request speaks of relative
