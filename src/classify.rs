@@ -12,6 +12,8 @@ use hearth_classifier::{
 };
 use hearth_engine::{LoadConfig, Model};
 
+use crate::policy_args::PolicyArgs;
+
 /// Which classifier answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
@@ -62,6 +64,8 @@ pub struct ClassifyArgs {
     /// Threads for the model (default: physical cores).
     #[arg(long)]
     pub threads: Option<u32>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// The request; without it, read one request per line from stdin and print one token per line.
     pub request: Vec<String>,
 }
@@ -117,6 +121,7 @@ fn load_tools(path: &Path) -> Result<ToolRegistry> {
 
 pub fn run(args: ClassifyArgs) -> Result<()> {
     let registry = load_tools(&args.tools)?;
+    let policy = args.policy.policy()?;
     let rules = match &args.rules {
         Some(path) => RuleSet::from_file(path)?,
         None => RuleSet::defaults(),
@@ -138,7 +143,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
     let classifier = build(
         args.method,
         model.as_ref().map(|m| (m, args.model.as_str())),
-        RulesClassifier::new(rules),
+        RulesClassifier::new(rules).with_policy(policy),
         config,
     )?;
     let out = std::io::stdout().lock();

@@ -12,6 +12,7 @@ use hearth_classifier::evaluation::{Evaluation, Summary};
 use hearth_classifier::{devset, LlmConfig, RulesClassifier};
 
 use crate::classify::{build, load_model, MethodArg};
+use crate::policy_args::PolicyArgs;
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
@@ -69,9 +70,12 @@ pub struct EvalArgs {
     /// Write every (item, tool) score as JSON lines here, for calibration.
     #[arg(long)]
     pub dump: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
+    let policy = args.policy.policy()?;
     let mut items = devset::load(&args.devset)?;
     items.retain(|i| args.split == "all" || i.split == args.split);
     if let Some(prefix) = &args.source {
@@ -138,7 +142,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             let classifier = build(
                 method,
                 model.as_ref().zip(model_name),
-                RulesClassifier::default(),
+                RulesClassifier::default().with_policy(policy),
                 config.clone(),
             )?;
             // Warm the constant prompt prefix into the slots, as a running server would have.
@@ -180,9 +184,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
                     );
                 }
                 if let Some(out) = dump.as_mut() {
-                    let evidence = RulesClassifier::default().evidence(registry, &item.request);
+                    let rules = RulesClassifier::default().with_policy(policy);
+                    let evidence = rules.evidence(registry, &item.request);
                     // The rules' own score, the hybrid's prior (for refitting its weight offline).
-                    let prior = RulesClassifier::default().score(registry, &item.request);
+                    let prior = rules.score(registry, &item.request);
                     for ((t, ev), prior) in item.tools.iter().zip(evidence).zip(prior) {
                         let row = serde_json::json!({
                             "method": format!("{method:?}").to_lowercase(), "model": model_name.unwrap_or("-"),

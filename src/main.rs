@@ -6,6 +6,7 @@ mod client;
 mod eval;
 mod hf_env;
 mod locations;
+mod policy_args;
 mod probe;
 mod run;
 mod serve;

@@ -36,6 +36,20 @@ pub enum RegistryError {
     NotFound(String),
 }
 
+/// A policy knob outside its range ([`crate::Policy::validate`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("policy {knob} must be between {min} and {max}, got {value}")]
+pub struct PolicyError {
+    /// The knob's field name (`explicit_ask_min_risk`, ...).
+    pub knob: &'static str,
+    /// The value given.
+    pub value: String,
+    /// The lowest allowed value.
+    pub min: String,
+    /// The highest allowed value.
+    pub max: String,
+}
+
 /// Why the enforcer refused or failed a tool call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

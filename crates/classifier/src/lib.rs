@@ -75,10 +75,12 @@ mod vocabulary;
 pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use classifier::{BoxFuture, Classifier};
 pub use enforcer::{Enforcer, ToolFn};
-pub use error::{AuditError, DevsetError, EnforceError, RegistryError, RulesError, UnknownMethod};
+pub use error::{
+    AuditError, DevsetError, EnforceError, PolicyError, RegistryError, RulesError, UnknownMethod,
+};
 pub use hybrid::{HybridClassifier, HybridConfig};
 pub use llm::{Calibration, LlmClassifier, LlmConfig, LlmError, LlmMode};
-pub use method::{classify, Method};
+pub use method::{classify, classify_with, Method};
 pub use policy::Policy;
 pub use registry::ToolRegistry;
 pub use rules::{Evidence, LexicalModel, Rule, RuleSet, RulesClassifier};

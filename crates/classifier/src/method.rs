@@ -19,8 +19,8 @@ use hearth_engine::Generator;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    CapabilityToken, Classifier, HybridClassifier, LlmClassifier, RulesClassifier, ToolRegistry,
-    UnknownMethod,
+    CapabilityToken, Classifier, HybridClassifier, LlmClassifier, Policy, RulesClassifier,
+    ToolRegistry, UnknownMethod,
 };
 
 /// Which classifier answers.
@@ -61,6 +61,29 @@ pub async fn classify(
     generator: Arc<dyn Generator>,
     label: Option<&str>,
 ) -> CapabilityToken {
+    classify_with(
+        method,
+        Policy::default(),
+        registry,
+        request,
+        generator,
+        label,
+    )
+    .await
+}
+
+/// [`classify`] with the rules' [`Policy`] given (the rules and the hybrid's rules stage apply
+/// it; the `llm` method alone has no policy). Validate a policy from outside first
+/// ([`Policy::validate`]).
+pub async fn classify_with(
+    method: Method,
+    policy: Policy,
+    registry: &ToolRegistry,
+    request: &str,
+    generator: Arc<dyn Generator>,
+    label: Option<&str>,
+) -> CapabilityToken {
+    let rules = || RulesClassifier::default().with_policy(policy);
     let labelled = || {
         let llm = LlmClassifier::new(generator);
         match label {
@@ -69,10 +92,10 @@ pub async fn classify(
         }
     };
     match method {
-        Method::Rules => RulesClassifier::default().classify_now(registry, request),
+        Method::Rules => rules().classify_now(registry, request),
         Method::Llm => labelled().classify(registry, request).await,
         Method::Hybrid => {
-            HybridClassifier::new(RulesClassifier::default(), labelled())
+            HybridClassifier::new(rules(), labelled())
                 .classify(registry, request)
                 .await
         }

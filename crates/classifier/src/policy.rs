@@ -33,6 +33,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::{Deserialize, Serialize};
 
 use crate::commanded::commanded_objects;
 use crate::intent::{
@@ -42,10 +43,13 @@ use crate::intent::{
 use crate::negation::is_negated;
 use crate::score::ToolScore;
 use crate::vocabulary::{FILE_OBJECTS, P_EFFECT_UNASKED};
-use crate::ToolDefinition;
+use crate::{PolicyError, ToolDefinition};
 
-/// The policy's knobs (see the module docs). Defaults were chosen on the dev split.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The policy's knobs (see the module docs). Defaults were chosen on the dev split. As JSON
+/// (`/api/classify`'s `policy`), every field is optional and takes its default when absent;
+/// unknown fields are refused. Check values from outside with [`Policy::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Side-effect tools at or above this risk need the user's own words to ask for their effect
     /// (1 = every side-effect tool; 6 = none).
@@ -84,6 +88,48 @@ impl Default for Policy {
             commanded_max_risk: 4,
             fallback_max_risk: 3,
         }
+    }
+}
+
+impl Policy {
+    /// Check every knob's range: `explicit_ask_min_risk` 1-6 (6: no tool needs an ask), the
+    /// other risk knobs 0-5 (0: off), `domain_min_tools` at least 1, `p_inferred` above 0 and at
+    /// most 1.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let risk = |knob: &'static str, value: i64, min: i64, max: i64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(PolicyError {
+                    knob,
+                    value: value.to_string(),
+                    min: min.to_string(),
+                    max: max.to_string(),
+                })
+            }
+        };
+        risk("explicit_ask_min_risk", self.explicit_ask_min_risk, 1, 6)?;
+        risk("inferred_read_max_risk", self.inferred_read_max_risk, 0, 5)?;
+        risk("domain_read_max_risk", self.domain_read_max_risk, 0, 5)?;
+        risk("commanded_max_risk", self.commanded_max_risk, 0, 5)?;
+        risk("fallback_max_risk", self.fallback_max_risk, 0, 5)?;
+        if self.domain_min_tools == 0 {
+            return Err(PolicyError {
+                knob: "domain_min_tools",
+                value: "0".into(),
+                min: "1".into(),
+                max: usize::MAX.to_string(),
+            });
+        }
+        if !(self.p_inferred > 0.0 && self.p_inferred <= 1.0) {
+            return Err(PolicyError {
+                knob: "p_inferred",
+                value: self.p_inferred.to_string(),
+                min: "0 (excluded)".into(),
+                max: "1".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -541,6 +587,39 @@ mod tests {
         assert!(!g.contains(&"write_review".into()), "{g:?}");
         let g = granted(narrow(), "I reviewed the blender last week");
         assert!(!g.contains(&"write_review".into()), "{g:?}");
+    }
+
+    #[test]
+    fn policies_from_json_take_defaults_refuse_unknown_knobs_and_validate_ranges() {
+        let p: Policy = serde_json::from_str(r#"{"commanded_max_risk": 0}"#).unwrap();
+        assert_eq!(
+            p,
+            Policy {
+                commanded_max_risk: 0,
+                ..Policy::default()
+            }
+        );
+        assert!(p.validate().is_ok());
+        assert!(serde_json::from_str::<Policy>(r#"{"explicit_risk": 3}"#).is_err());
+        let bad = Policy {
+            explicit_ask_min_risk: 0,
+            ..Policy::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "policy explicit_ask_min_risk must be between 1 and 6, got 0"
+        );
+        let bad = Policy {
+            fallback_max_risk: 9,
+            ..Policy::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = Policy {
+            p_inferred: 0.0,
+            ..Policy::default()
+        };
+        assert!(bad.validate().is_err());
+        assert!(Policy::default().validate().is_ok());
     }
 
     #[test]

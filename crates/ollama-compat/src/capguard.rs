@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use hearth_classifier::{Method, ToolDefinition, ToolRegistry};
+use hearth_classifier::{Method, Policy, ToolDefinition, ToolRegistry};
 use serde_json::{json, Value};
 
 use crate::classify_request::ClassifyRequest;
@@ -101,6 +101,7 @@ pub async fn answer(st: &SharedState, model: &str, prompt: Prompt) -> ApiResult<
         request: prompt.request,
         method: Method::Hybrid,
         constraints: BTreeMap::new(),
+        policy: Policy::default(),
     };
     let token = crate::classify_request::run(st, &request).await?;
     if token.classification_method.contains("-error: ") {

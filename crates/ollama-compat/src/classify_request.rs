@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use hearth_classifier::{Method, RulesClassifier, ToolRegistry};
+use hearth_classifier::{Method, Policy, RulesClassifier, ToolRegistry};
 use hearth_store::names::ModelName;
 use serde::Deserialize;
 
@@ -26,6 +26,8 @@ pub struct ClassifyRequest {
     pub method: Method,
     /// Constraints to copy into the token, keyed by tool.
     pub constraints: BTreeMap<String, serde_json::Value>,
+    /// The rules' policy knobs (defaults where the body names none).
+    pub policy: Policy,
 }
 
 #[derive(Deserialize)]
@@ -40,12 +42,15 @@ struct Wire {
     method: Option<String>,
     #[serde(default)]
     constraints: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    policy: Option<serde_json::Value>,
 }
 
 impl ClassifyRequest {
     /// Validate a JSON body: `tools` must be a non-empty list with unique names and risk levels
     /// 1-5, `request` a non-empty string, `method` one of rules/llm/hybrid (default rules), and
-    /// `constraints` may only name listed tools. Every error is an [`ApiError::BadRequest`].
+    /// `constraints` may only name listed tools, and `policy` (optional) holds only known knobs
+    /// within their ranges. Every error is an [`ApiError::BadRequest`].
     pub fn from_json(body: &serde_json::Value) -> ApiResult<Self> {
         let wire: Wire =
             serde_json::from_value(body.clone()).map_err(|e| ApiError::bad(e.to_string()))?;
@@ -72,12 +77,24 @@ impl ClassifyRequest {
                 "constraints name unknown tool {unknown:?}"
             )));
         }
+        let policy = match wire.policy {
+            None | Some(serde_json::Value::Null) => Policy::default(),
+            Some(value) => {
+                let policy: Policy = serde_json::from_value(value)
+                    .map_err(|e| ApiError::bad(format!("policy: {e}")))?;
+                policy
+                    .validate()
+                    .map_err(|e| ApiError::bad(e.to_string()))?;
+                policy
+            }
+        };
         Ok(Self {
             model: wire.model,
             registry,
             request,
             method,
             constraints: wire.constraints,
+            policy,
         })
     }
 }
@@ -98,15 +115,17 @@ pub async fn run(
         }
     };
     let Some(record) = record.filter(|_| request.method != Method::Rules) else {
-        let mut token =
-            RulesClassifier::default().classify_now(&request.registry, &request.request);
+        let mut token = RulesClassifier::default()
+            .with_policy(request.policy)
+            .classify_now(&request.registry, &request.request);
         token.constraints = request.constraints.clone();
         return Ok(token);
     };
     let _ticket = st.scheduler.admit()?;
     let lease = crate::state::lease(st, &record, None).await?;
-    let mut token = hearth_classifier::classify(
+    let mut token = hearth_classifier::classify_with(
         request.method,
+        request.policy,
         &request.registry,
         &request.request,
         lease.model().generator(),
@@ -164,6 +183,25 @@ mod tests {
             err(json!({"tools": [{"name": "a"}], "request": "x", "constraints": {"b": {}}})),
             "constraints name unknown tool \"b\""
         );
+    }
+
+    #[test]
+    fn policies_are_optional_and_bad_knobs_are_400s() {
+        let body = |policy: serde_json::Value| json!({"tools": [{"name": "a"}], "request": "x", "policy": policy});
+        let r = ClassifyRequest::from_json(&body(json!({"fallback_max_risk": 0}))).unwrap();
+        assert_eq!(r.policy.fallback_max_risk, 0);
+        assert_eq!(
+            r.policy.commanded_max_risk,
+            Policy::default().commanded_max_risk
+        );
+        let r = ClassifyRequest::from_json(&body(serde_json::Value::Null)).unwrap();
+        assert_eq!(r.policy, Policy::default());
+        assert_eq!(
+            err(body(json!({"explicit_ask_min_risk": 0}))),
+            "policy explicit_ask_min_risk must be between 1 and 6, got 0"
+        );
+        assert!(err(body(json!({"max_risk": 3}))).starts_with("policy: unknown field `max_risk`"));
+        assert!(err(body(json!("strict"))).starts_with("policy: "));
     }
 
     #[test]

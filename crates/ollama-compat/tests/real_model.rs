@@ -249,6 +249,40 @@ async fn classify_returns_a_well_formed_token() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+
+    // The rules' policy knobs travel with the request: "give Priya the notice" commands the
+    // notice, whose one side-effect tool is granted, unless the commanded-object rule is off.
+    let landlord = json!([
+        {"name": "search_tenants", "description": "Find tenants by name or unit", "risk_level": 1},
+        {"name": "send_notice", "description": "Send a formal notice to a tenant", "risk_level": 4},
+        {"name": "post_vacancy", "description": "Post a vacancy on rental sites", "risk_level": 5}
+    ]);
+    let ask = "give Priya the 24 hour entry notice for thursday morning";
+    let v = post(
+        "/api/classify",
+        json!({"tools": landlord, "request": ask, "method": "rules"}),
+    )
+    .await;
+    assert_eq!(v["granted_tools"]["send_notice"], true, "{v}");
+    let v = post(
+        "/api/classify",
+        json!({"tools": landlord, "request": ask, "method": "rules",
+               "policy": {"commanded_max_risk": 0}}),
+    )
+    .await;
+    assert_eq!(v["granted_tools"]["send_notice"], false, "{v}");
+    let resp = client()
+        .post(format!("{}/api/classify", base()))
+        .json(&json!({"tools": landlord, "request": ask, "policy": {"fallback_max_risk": 7}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        v["error"],
+        "policy fallback_max_risk must be between 0 and 5, got 7"
+    );
 }
 
 /// Tools for the tool_choice tests: strings are bounded so a forced call always fits.
