@@ -38,16 +38,14 @@ pub enum RegistryError {
 
 /// A policy knob outside its range ([`crate::Policy::validate`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("policy {knob} must be between {min} and {max}, got {value}")]
+#[error("policy {knob} must be {range}, got {value}")]
 pub struct PolicyError {
     /// The knob's field name (`explicit_ask_min_risk`, ...).
     pub knob: &'static str,
     /// The value given.
     pub value: String,
-    /// The lowest allowed value.
-    pub min: String,
-    /// The highest allowed value.
-    pub max: String,
+    /// The allowed values, in words ("between 0 and 5", "at least 1").
+    pub range: String,
 }
 
 /// Why the enforcer refused or failed a tool call.

@@ -103,8 +103,7 @@ impl Policy {
                 Err(PolicyError {
                     knob,
                     value: value.to_string(),
-                    min: min.to_string(),
-                    max: max.to_string(),
+                    range: format!("between {min} and {max}"),
                 })
             }
         };
@@ -117,16 +116,14 @@ impl Policy {
             return Err(PolicyError {
                 knob: "domain_min_tools",
                 value: "0".into(),
-                min: "1".into(),
-                max: usize::MAX.to_string(),
+                range: "at least 1".into(),
             });
         }
         if !(self.p_inferred > 0.0 && self.p_inferred <= 1.0) {
             return Err(PolicyError {
                 knob: "p_inferred",
                 value: self.p_inferred.to_string(),
-                min: "0 (excluded)".into(),
-                max: "1".into(),
+                range: "above 0 and at most 1".into(),
             });
         }
         Ok(())
@@ -618,7 +615,18 @@ mod tests {
             p_inferred: 0.0,
             ..Policy::default()
         };
-        assert!(bad.validate().is_err());
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "policy p_inferred must be above 0 and at most 1, got 0"
+        );
+        let bad = Policy {
+            domain_min_tools: 0,
+            ..Policy::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "policy domain_min_tools must be at least 1, got 0"
+        );
         assert!(Policy::default().validate().is_ok());
     }
 
