@@ -76,6 +76,8 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let policy = args.policy.policy()?;
+    // The rules' evidence and prior for `--dump` (built once: it compiles its rule set).
+    let dump_rules = RulesClassifier::default().with_policy(policy);
     let mut items = devset::load(&args.devset)?;
     items.retain(|i| args.split == "all" || i.split == args.split);
     if let Some(prefix) = &args.source {
@@ -184,10 +186,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
                     );
                 }
                 if let Some(out) = dump.as_mut() {
-                    let rules = RulesClassifier::default().with_policy(policy);
-                    let evidence = rules.evidence(registry, &item.request);
+                    let evidence = dump_rules.evidence(registry, &item.request);
                     // The rules' own score, the hybrid's prior (for refitting its weight offline).
-                    let prior = rules.score(registry, &item.request);
+                    let prior = dump_rules.score(registry, &item.request);
                     for ((t, ev), prior) in item.tools.iter().zip(evidence).zip(prior) {
                         let row = serde_json::json!({
                             "method": format!("{method:?}").to_lowercase(), "model": model_name.unwrap_or("-"),

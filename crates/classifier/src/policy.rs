@@ -96,35 +96,39 @@ impl Policy {
     /// other risk knobs 0-5 (0: off), `domain_min_tools` at least 1, `p_inferred` above 0 and at
     /// most 1.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        let risk = |knob: &'static str, value: i64, min: i64, max: i64| {
-            if (min..=max).contains(&value) {
-                Ok(())
-            } else {
-                Err(PolicyError {
-                    knob,
-                    value: value.to_string(),
-                    range: format!("between {min} and {max}"),
-                })
-            }
+        let out_of_range = |knob, value: &dyn ToString, range: String| PolicyError {
+            knob,
+            value: value.to_string(),
+            range,
         };
-        risk("explicit_ask_min_risk", self.explicit_ask_min_risk, 1, 6)?;
-        risk("inferred_read_max_risk", self.inferred_read_max_risk, 0, 5)?;
-        risk("domain_read_max_risk", self.domain_read_max_risk, 0, 5)?;
-        risk("commanded_max_risk", self.commanded_max_risk, 0, 5)?;
-        risk("fallback_max_risk", self.fallback_max_risk, 0, 5)?;
+        for (knob, value, min, max) in [
+            ("explicit_ask_min_risk", self.explicit_ask_min_risk, 1, 6),
+            ("inferred_read_max_risk", self.inferred_read_max_risk, 0, 5),
+            ("domain_read_max_risk", self.domain_read_max_risk, 0, 5),
+            ("commanded_max_risk", self.commanded_max_risk, 0, 5),
+            ("fallback_max_risk", self.fallback_max_risk, 0, 5),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(out_of_range(
+                    knob,
+                    &value,
+                    format!("between {min} and {max}"),
+                ));
+            }
+        }
         if self.domain_min_tools == 0 {
-            return Err(PolicyError {
-                knob: "domain_min_tools",
-                value: "0".into(),
-                range: "at least 1".into(),
-            });
+            return Err(out_of_range(
+                "domain_min_tools",
+                &self.domain_min_tools,
+                "at least 1".into(),
+            ));
         }
         if !(self.p_inferred > 0.0 && self.p_inferred <= 1.0) {
-            return Err(PolicyError {
-                knob: "p_inferred",
-                value: self.p_inferred.to_string(),
-                range: "above 0 and at most 1".into(),
-            });
+            return Err(out_of_range(
+                "p_inferred",
+                &self.p_inferred,
+                "above 0 and at most 1".into(),
+            ));
         }
         Ok(())
     }
@@ -299,6 +303,10 @@ pub fn apply(
         .zip(&read)
         .map(|(t, r)| !r && effect_requested(t, own))
         .collect();
+    // Whether an asked effect's cue stands as a verb, not as the tool's own object noun.
+    let by_verb: Vec<bool> = (0..tools.len())
+        .map(|i| asked[i] && asked_by_verb(&tools[i], own, &own_objects[i]))
+        .collect();
     let raise = |s: &mut ToolScore| {
         if s.p < policy.p_inferred {
             s.p = policy.p_inferred;
@@ -341,7 +349,7 @@ pub fn apply(
             continue;
         }
         // A cue that is also the tool's object ("the unread emails") is a noun, not an ask.
-        if !asked_by_verb(tool, own, &own_objects[i]) {
+        if !by_verb[i] {
             continue;
         }
         let named = !own_objects[i].is_disjoint(&said);
@@ -373,8 +381,7 @@ pub fn apply(
     if policy.fallback_max_risk > 0
         && !question
         && !(0..tools.len()).any(|i| !read[i] && scores[i].p >= threshold)
-        && (!commanded.is_empty()
-            || (0..tools.len()).any(|i| asked[i] && asked_by_verb(&tools[i], own, &own_objects[i])))
+        && (!commanded.is_empty() || by_verb.contains(&true))
     {
         if let Some(i) = best_side_effect(&described, &said) {
             if tools[i].risk_level <= policy.fallback_max_risk {
@@ -598,33 +605,33 @@ mod tests {
         );
         assert!(p.validate().is_ok());
         assert!(serde_json::from_str::<Policy>(r#"{"explicit_risk": 3}"#).is_err());
-        let bad = Policy {
-            explicit_ask_min_risk: 0,
-            ..Policy::default()
-        };
+        let refused = |p: Policy| p.validate().unwrap_err().to_string();
+        let d = Policy::default();
         assert_eq!(
-            bad.validate().unwrap_err().to_string(),
+            refused(Policy {
+                explicit_ask_min_risk: 0,
+                ..d
+            }),
             "policy explicit_ask_min_risk must be between 1 and 6, got 0"
         );
-        let bad = Policy {
+        assert!(Policy {
             fallback_max_risk: 9,
-            ..Policy::default()
-        };
-        assert!(bad.validate().is_err());
-        let bad = Policy {
-            p_inferred: 0.0,
-            ..Policy::default()
-        };
+            ..d
+        }
+        .validate()
+        .is_err());
         assert_eq!(
-            bad.validate().unwrap_err().to_string(),
+            refused(Policy {
+                p_inferred: 0.0,
+                ..d
+            }),
             "policy p_inferred must be above 0 and at most 1, got 0"
         );
-        let bad = Policy {
-            domain_min_tools: 0,
-            ..Policy::default()
-        };
         assert_eq!(
-            bad.validate().unwrap_err().to_string(),
+            refused(Policy {
+                domain_min_tools: 0,
+                ..d
+            }),
             "policy domain_min_tools must be at least 1, got 0"
         );
         assert!(Policy::default().validate().is_ok());

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use hearth_classifier::evaluation::Evaluation;
-use hearth_classifier::{devset, Policy, RulesClassifier};
+use hearth_classifier::{devset, RulesClassifier};
 
 struct Outcome {
     id: String,
@@ -29,22 +29,8 @@ fn evaluate() -> &'static (Vec<Outcome>, Evaluation, Evaluation) {
 fn run_rules() -> (Vec<Outcome>, Evaluation, Evaluation) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classifier/devset.jsonl");
     let items = devset::load(&path).expect("dev set loads");
-    // HEARTH_POLICY="min_risk,read_risk,domain_risk[,commanded_risk[,fallback_risk]]" explores the policy's knobs
-    // (dev split only).
-    let mut policy = Policy::default();
-    if let Ok(knobs) = std::env::var("HEARTH_POLICY") {
-        let k: Vec<i64> = knobs.split(',').map(|v| v.parse().unwrap()).collect();
-        policy.explicit_ask_min_risk = k[0];
-        policy.inferred_read_max_risk = k[1];
-        policy.domain_read_max_risk = k[2];
-        if let Some(&c) = k.get(3) {
-            policy.commanded_max_risk = c;
-        }
-        if let Some(&f) = k.get(4) {
-            policy.fallback_max_risk = f;
-        }
-    }
-    let rules = RulesClassifier::default().with_policy(policy);
+    // Other policies: `hearth eval-classifier --methods rules --split dev --commanded-max-risk 0`.
+    let rules = RulesClassifier::default();
     let (mut dev, mut test) = (Evaluation::default(), Evaluation::default());
     let mut out = Vec::new();
     for item in &items {

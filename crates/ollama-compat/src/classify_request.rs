@@ -77,8 +77,9 @@ impl ClassifyRequest {
                 "constraints name unknown tool {unknown:?}"
             )));
         }
+        // Parsed apart from the body so that its errors say they are the policy's.
         let policy = match wire.policy {
-            None | Some(serde_json::Value::Null) => Policy::default(),
+            None => Policy::default(),
             Some(value) => {
                 let policy: Policy = serde_json::from_value(value)
                     .map_err(|e| ApiError::bad(format!("policy: {e}")))?;

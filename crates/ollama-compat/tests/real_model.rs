@@ -27,7 +27,8 @@ fn exclusive() -> &'static tokio::sync::RwLock<()> {
     LOCK.get_or_init(|| tokio::sync::RwLock::new(()))
 }
 
-async fn post(path: &str, body: Value) -> Value {
+/// POST a JSON body; the status and the JSON answer, whatever the status.
+async fn post_any(path: &str, body: Value) -> (reqwest::StatusCode, Value) {
     let resp = client()
         .post(format!("{}{path}", base()))
         .json(&body)
@@ -35,7 +36,11 @@ async fn post(path: &str, body: Value) -> Value {
         .await
         .unwrap();
     let status = resp.status();
-    let v: Value = resp.json().await.unwrap();
+    (status, resp.json().await.unwrap())
+}
+
+async fn post(path: &str, body: Value) -> Value {
+    let (status, v) = post_any(path, body).await;
     assert!(status.is_success(), "{path} {status}: {v}");
     v
 }
@@ -242,13 +247,12 @@ async fn classify_returns_a_well_formed_token() {
         assert!((0.0..=1.0).contains(&confidence), "{v}");
         assert!(v["timestamp"].as_str().unwrap().contains('T'), "{v}");
     }
-    let resp = client()
-        .post(format!("{}/api/classify", base()))
-        .json(&json!({"model": "no-such-model:1b", "tools": tools, "request": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404);
+    let (status, _) = post_any(
+        "/api/classify",
+        json!({"model": "no-such-model:1b", "tools": tools, "request": "hi"}),
+    )
+    .await;
+    assert_eq!(status, 404);
 
     // The rules' policy knobs travel with the request: "give Priya the notice" commands the
     // notice, whose one side-effect tool is granted, unless the commanded-object rule is off.
@@ -271,14 +275,12 @@ async fn classify_returns_a_well_formed_token() {
     )
     .await;
     assert_eq!(v["granted_tools"]["send_notice"], false, "{v}");
-    let resp = client()
-        .post(format!("{}/api/classify", base()))
-        .json(&json!({"tools": landlord, "request": ask, "policy": {"fallback_max_risk": 7}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let v: Value = resp.json().await.unwrap();
+    let (status, v) = post_any(
+        "/api/classify",
+        json!({"tools": landlord, "request": ask, "policy": {"fallback_max_risk": 7}}),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert_eq!(
         v["error"],
         "policy fallback_max_risk must be between 0 and 5, got 7"
@@ -440,15 +442,13 @@ async fn tool_choice_none_and_unknown() {
         assert!(choice["message"].get("tool_calls").is_none(), "{v}");
         assert_ne!(choice["finish_reason"], "tool_calls", "{v}");
     }
-    let resp = client()
-        .post(format!("{}/v1/chat/completions", base()))
-        .json(&json!({"model": MODEL, "tools": tools, "tool_choice": {"type": "function", "function": {"name": "nope"}},
-                      "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let v: Value = resp.json().await.unwrap();
+    let (status, v) = post_any(
+        "/v1/chat/completions",
+        json!({"model": MODEL, "tools": tools, "tool_choice": {"type": "function", "function": {"name": "nope"}},
+               "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert!(
         v["error"]["message"].as_str().unwrap().contains("nope"),
         "{v}"
