@@ -31,6 +31,10 @@ pub struct PolicyArgs {
     /// (0-5; 0: off)
     #[arg(long, value_name = "RISK", help_heading = "Policy", default_value_t = Policy::default().fallback_max_risk)]
     pub fallback_max_risk: i64,
+    /// In an agent-sized registry, a command (not a question or lookup) grants every
+    /// side-effect tool at or below this risk whose effect it does not refuse (0-5; 0: off)
+    #[arg(long, value_name = "RISK", help_heading = "Policy", default_value_t = Policy::default().domain_write_max_risk)]
+    pub domain_write_max_risk: i64,
 }
 
 impl PolicyArgs {
@@ -43,6 +47,7 @@ impl PolicyArgs {
             domain_min_tools: self.domain_min_tools,
             commanded_max_risk: self.commanded_max_risk,
             fallback_max_risk: self.fallback_max_risk,
+            domain_write_max_risk: self.domain_write_max_risk,
             ..Policy::default()
         };
         p.validate()

@@ -277,6 +277,17 @@ fn cue_said(tool: &ToolDefinition, own: &str) -> bool {
 
 /// The (stemmed) words of `own` that ask for an effect of `tool`.
 pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
+    cues(tool, own, false)
+}
+
+/// Whether `own` names an effect of `tool` only to refuse it ("don't delete it").
+pub(crate) fn effect_refused(tool: &ToolDefinition, own: &str) -> bool {
+    !cues(tool, own, true).is_empty()
+}
+
+/// The cues of `tool`'s effect in `own`, verbs only: the negated ones when `negated`, else
+/// the others.
+fn cues(tool: &ToolDefinition, own: &str, negated: bool) -> Vec<String> {
     let effects = &tables().effects;
     let classes = effect_classes(tool);
     let own = rephrased(own);
@@ -293,7 +304,7 @@ pub(crate) fn cues_said(tool: &ToolDefinition, own: &str) -> Vec<String> {
             !to_me
                 && !noun
                 && classes.iter().any(|&i| effects[i].1.contains(w))
-                && !is_negated(&own[..*at])
+                && is_negated(&own[..*at]) == negated
         })
         .map(|(_, (_, w))| w.clone())
         .collect()

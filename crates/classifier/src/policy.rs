@@ -15,6 +15,11 @@
 //!   in an unknown verb, and no side-effect tool granted) goes to the one side-effect tool whose
 //!   name and description share the most objects with the request, up to
 //!   [`Policy::fallback_max_risk`].
+//! * **Low-risk writes of the domain**: in an agent-sized registry, a command in the user's own
+//!   words (an effect asked by verb, or an object commanded; not a question or a lookup) counts
+//!   as the ask for every side-effect tool up to [`Policy::domain_write_max_risk`] whose effect
+//!   it does not refuse ("take me off the audit, don't delete it" keeps the delete held down).
+//!   Tools above that risk still need their own effect asked for.
 //! * **Reads a granted task needs** come with it: read tools of the objects a granted tool acts
 //!   on, and of the objects its `*_id` arguments identify (an id must be looked up first), up to
 //!   [`Policy::inferred_read_max_risk`]; a date/time tool when the request speaks of relative
@@ -37,8 +42,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::commanded::commanded_objects;
 use crate::intent::{
-    asked_by_verb, bare_cue, cues_said, effect_classes, effect_requested, file_named, is_read,
-    name_words, objects, other_object_named, tokens, weighted_request_words,
+    asked_by_verb, bare_cue, cues_said, effect_classes, effect_refused, effect_requested,
+    file_named, is_read, name_words, objects, other_object_named, tokens, weighted_request_words,
 };
 use crate::negation::is_negated;
 use crate::score::ToolScore;
@@ -75,6 +80,12 @@ pub struct Policy {
     /// strictly more objects with the request than any other side-effect tool's (0 turns this
     /// off).
     pub fallback_max_risk: i64,
+    /// In a registry of [`Policy::domain_min_tools`] or more tools, a command in the user's own
+    /// words (not a question, not a lookup) counts as the ask for every side-effect tool at or
+    /// below this risk whose effect it does not refuse: an agent told to do something in its
+    /// domain may change things there, while tools above this risk still need their own effect
+    /// asked for (CapGuard's contract: clear intent for risk 4-5). 0 turns this off.
+    pub domain_write_max_risk: i64,
 }
 
 impl Default for Policy {
@@ -87,6 +98,7 @@ impl Default for Policy {
             p_inferred: 0.6,
             commanded_max_risk: 4,
             fallback_max_risk: 3,
+            domain_write_max_risk: 3,
         }
     }
 }
@@ -107,6 +119,7 @@ impl Policy {
             ("domain_read_max_risk", self.domain_read_max_risk, 0, 5),
             ("commanded_max_risk", self.commanded_max_risk, 0, 5),
             ("fallback_max_risk", self.fallback_max_risk, 0, 5),
+            ("domain_write_max_risk", self.domain_write_max_risk, 0, 5),
         ] {
             if !(min..=max).contains(&value) {
                 return Err(out_of_range(
@@ -454,6 +467,25 @@ pub fn apply(
         }
     }
 
+    // Domain-wide writes: a command to an agent's registry asks for its low-risk changes. A
+    // command asks for an effect by verb, or commands an object in a verb no table knows.
+    if policy.domain_write_max_risk > 0
+        && tools.len() >= policy.domain_min_tools
+        && !question
+        && !seeks_information(own)
+        && (by_verb.contains(&true) || !commanded.is_empty() || !commanded_objects(own).is_empty())
+    {
+        for (i, tool) in tools.iter().enumerate() {
+            if !read[i]
+                && tool.risk_level <= policy.domain_write_max_risk
+                && !scores[i].firm
+                && !effect_refused(tool, own)
+            {
+                raise(&mut scores[i]);
+            }
+        }
+    }
+
     // Domain-wide reads, once the task uses the registry or asks it for information.
     if policy.domain_read_max_risk > 0
         && tools.len() >= policy.domain_min_tools
@@ -501,9 +533,11 @@ mod tests {
         granted_by(policy, &shop(), request)
     }
 
+    /// The defaults without domain-wide grants (reads or writes).
     fn narrow() -> Policy {
         Policy {
             domain_read_max_risk: 0,
+            domain_write_max_risk: 0,
             ..Policy::default()
         }
     }
@@ -830,5 +864,48 @@ mod tests {
             ..narrow()
         };
         assert!(granted(lax, quiet).contains(&"add_address".into()));
+    }
+
+    #[test]
+    fn a_command_in_an_agents_registry_asks_for_its_low_risk_writes() {
+        // The user commands a cancellation; the risk-3 write comes with the command.
+        let ask = "Cancel the lamp from yesterday";
+        let g = granted(Policy::default(), ask);
+        assert!(g.contains(&"add_address".into()), "{g:?}");
+        // Risk 4-5 tools still need their own effect asked for.
+        for risky in [
+            "start_return",
+            "place_order",
+            "contact_seller",
+            "write_review",
+        ] {
+            assert!(!g.contains(&risky.into()), "{risky}: {g:?}");
+        }
+        // Off, or above the tool's risk: no grant.
+        let off = Policy {
+            domain_write_max_risk: 0,
+            ..Policy::default()
+        };
+        assert!(!granted(off, ask).contains(&"add_address".into()));
+        let low = Policy {
+            domain_write_max_risk: 2,
+            ..Policy::default()
+        };
+        assert!(!granted(low, ask).contains(&"add_address".into()));
+        // A question or a statement commands nothing; a refused effect is not asked for.
+        for quiet in [
+            "Which address will my order ship to?",
+            "My address is 4 Birch Lane, Portland",
+            "Cancel the order for the lamp but don't save my address",
+        ] {
+            let g = granted(Policy::default(), quiet);
+            assert!(!g.contains(&"add_address".into()), "{quiet}: {g:?}");
+        }
+        // Registries below the domain size are unrelated tools: no domain-wide writes.
+        let small = Policy {
+            domain_min_tools: 11,
+            ..Policy::default()
+        };
+        assert!(!granted(small, ask).contains(&"add_address".into()));
     }
 }
