@@ -201,6 +201,12 @@ mod tests {
             err(body(json!({"explicit_ask_min_risk": 0}))),
             "policy explicit_ask_min_risk must be between 1 and 6, got 0"
         );
+        assert_eq!(
+            err(body(json!({"domain_write_max_risk": 6}))),
+            "policy domain_write_max_risk must be between 0 and 5, got 6"
+        );
+        let r = ClassifyRequest::from_json(&body(json!({"domain_write_max_risk": 0}))).unwrap();
+        assert_eq!(r.policy.domain_write_max_risk, 0);
         assert!(err(body(json!({"max_risk": 3}))).starts_with("policy: unknown field `max_risk`"));
         assert!(err(body(json!("strict"))).starts_with("policy: "));
     }
