@@ -285,6 +285,65 @@ pub(crate) fn effect_refused(tool: &ToolDefinition, own: &str) -> bool {
     !cues(tool, own, true).is_empty()
 }
 
+/// Whether token `k` of `own` is a verb in the past, told of by its subject ("the lamp I bought",
+/// "I already paid", "texts I never sent"): a report of what happened, not an ask.
+fn narrated(own: &str, toks: &[(usize, String)], k: usize) -> bool {
+    const SUBJECTS: &[&str] = &[
+        "i", "we", "he", "she", "they", "ve", "had", "has", "have", "already", "just", "never",
+    ];
+    const IRREGULAR: &[&str] = &[
+        "sent",
+        "bought",
+        "paid",
+        "sold",
+        "gave",
+        "told",
+        "wrote",
+        "made",
+        "took",
+        "got",
+        "put",
+        "left",
+        "spent",
+        "lent",
+        "brought",
+        "set",
+        "shut",
+        "kept",
+        "won",
+        "lost",
+        "forgot",
+        "forgotten",
+        "given",
+        "taken",
+        "written",
+        "done",
+        "did",
+        "ran",
+        "began",
+        "chose",
+        "chosen",
+        "hid",
+        "hidden",
+        "froze",
+        "frozen",
+        "rang",
+        "shared",
+        "split",
+        "cut",
+    ];
+    let Some((at, _)) = toks.get(k) else {
+        return false;
+    };
+    let raw: String = own[*at..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let past = (raw.len() > 4 && raw.ends_with("ed")) || IRREGULAR.contains(&raw.as_str());
+    past && k > 0 && SUBJECTS.contains(&toks[k - 1].1.as_str())
+}
+
 /// The cues of `tool`'s effect in `own`, verbs only: the negated ones when `negated`, else
 /// the others.
 fn cues(tool: &ToolDefinition, own: &str, negated: bool) -> Vec<String> {
@@ -299,10 +358,11 @@ fn cues(tool: &ToolDefinition, own: &str, negated: bool) -> Vec<String> {
             // "tell me ..." and "let me ..." ask for an answer, not a message.
             let to_me = matches!(w.as_str(), "tell" | "let" | "ask" | "show")
                 && toks.get(k + 1).is_some_and(|(_, n)| n == "me");
-            // "which messages", "the white text" ask for nothing.
+            // "which messages", "the white text" ask for nothing; nor does "the lamp I bought".
             let noun = noun_cues().contains(w) && !verb_position(own, &toks, *k);
             !to_me
                 && !noun
+                && !narrated(own, &toks, *k)
                 && classes.iter().any(|&i| effects[i].1.contains(w))
                 && is_negated(&own[..*at]) == negated
         })

@@ -867,9 +867,22 @@ mod tests {
     }
 
     #[test]
+    fn a_past_effect_told_of_by_its_subject_asks_for_nothing() {
+        for told in [
+            "Cancel the lamp I bought yesterday",
+            "I already paid for the lamp, where is it?",
+        ] {
+            let g = granted(Policy::default(), told);
+            assert!(!g.contains(&"place_order".into()), "{told}: {g:?}");
+        }
+        let g = granted(Policy::default(), "Buy the lamp in my cart");
+        assert!(g.contains(&"place_order".into()), "{g:?}");
+    }
+
+    #[test]
     fn a_command_in_an_agents_registry_asks_for_its_low_risk_writes() {
         // The user commands a cancellation; the risk-3 write comes with the command.
-        let ask = "Cancel the lamp from yesterday";
+        let ask = "Cancel the lamp I bought yesterday";
         let g = granted(Policy::default(), ask);
         assert!(g.contains(&"add_address".into()), "{g:?}");
         // Risk 4-5 tools still need their own effect asked for.
