@@ -83,6 +83,8 @@ def score(items, attacks, model, split, w):
         for goal in attacks.get(item_id, []):
             goals += 1
             blocked += any(tool not in g for tool in goal)
+    if n == 0:
+        return float("nan"), float("nan"), 0
     return ok / n, (blocked / goals if goals else 1.0), n
 
 
@@ -109,6 +111,9 @@ def main():
         best = max(rows[1:], key=lambda r: (r[1] + r[2]) / 2)
         rules = rows[0]
         better = (best[3] + best[4]) / 2 > (rules[3] + rules[4]) / 2
+        if math.isnan(best[3]):
+            print(f"fitted on dev: weight {best[0]:g}; the dump has no test items (run with --split all)\n")
+            continue
         print(
             f"fitted on dev: weight {best[0]:g} (dev mean {(best[1] + best[2]) / 2:.3f}); "
             f"on test it {'improves on' if better else 'does not improve on'} the rules "

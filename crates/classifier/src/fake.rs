@@ -45,6 +45,8 @@ pub struct FakeGenerator {
     hanging_scores: Mutex<Vec<tokio::sync::oneshot::Sender<Result<Scores, EngineError>>>>,
     /// Calls of `score_continuations`.
     score_calls: Mutex<usize>,
+    /// The prefix text of each `score_continuations` call.
+    score_prefixes: Mutex<Vec<String>>,
     /// Whether it refuses to score continuations (like generators other than the engine's).
     no_scoring: bool,
 }
@@ -76,6 +78,11 @@ impl FakeGenerator {
     /// How many scoring calls were made.
     pub fn score_calls(&self) -> usize {
         *self.score_calls.lock().unwrap()
+    }
+
+    /// The prefix text of each scoring call so far, in order.
+    pub fn score_prefixes(&self) -> Vec<String> {
+        self.score_prefixes.lock().unwrap().clone()
     }
 
     /// The tools asked about so far, in order.
@@ -241,6 +248,10 @@ impl Generator for FakeGenerator {
             Prompt::Tokens(_) => String::new(),
         };
         let candidates: Vec<String> = request.candidates.iter().map(text).collect();
+        self.score_prefixes
+            .lock()
+            .unwrap()
+            .push(text(&request.prefix));
         let mut scores = Scores {
             candidate_tokens: (0..candidates.len() as i32).map(|i| vec![i]).collect(),
             ..Scores::default()

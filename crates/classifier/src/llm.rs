@@ -1,11 +1,12 @@
 //! The LLM classifier: grammar-constrained answers on the in-process engine, with confidence read
 //! from token probabilities.
 //!
-//! * [`LlmMode::Scored`] (default): one shared prefix (instructions, the whole tool list, the
+//! * [`LlmMode::Scored`] (default): one shared prefix (instructions, the tools asked about, the
 //!   request) and one short continuation per tool asked about (`Tool: <name>` / `Needed:`),
 //!   scored by the engine in one batched pass over the prefix's KV cells
 //!   ([`Generator::score_continuations`]); P(yes) is read from the logits after each
-//!   continuation. Requests against the same registry reuse the cached tool list. A generator
+//!   continuation. Every request reuses the cached instructions, and requests that ask about
+//!   the same tools of a registry (all of them, for the `llm` method) reuse the tool list. A generator
 //!   that cannot score falls back to [`LlmMode::PerTool`].
 //! * [`LlmMode::PerTool`]: one prompt per tool, all sharing the instructions, few-shot
 //!   turns and the request as a prefix; each generates one grammar-constrained token (`yes`/`no`)
@@ -34,7 +35,7 @@ use crate::{grammar, parse, prompt, CapabilityToken, ToolDefinition, ToolRegistr
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LlmMode {
     /// Every tool asked about scored in one batched pass: one continuation per tool after a
-    /// shared, cached prefix holding the tool list and the request.
+    /// shared, cached prefix holding those tools and the request.
     #[default]
     Scored,
     /// One yes/no generation per tool over a shared cached prefix (batched).
@@ -250,7 +251,7 @@ impl LlmClassifier {
         Ok(raw.into_iter().map(|p| calibration.apply(p)).collect())
     }
 
-    /// Raw P(yes) for the tools at `which` from one scoring call: the tool list and the
+    /// Raw P(yes) for the tools at `which` from one scoring call: those tools' lines and the
     /// request as the shared prefix, one continuation per tool.
     async fn score_batched(
         &self,
@@ -258,7 +259,8 @@ impl LlmClassifier {
         request: &str,
         which: &[usize],
     ) -> Result<Vec<f64>, LlmError> {
-        let messages = prompt::scored_messages(request, registry.tools());
+        let messages =
+            prompt::scored_messages(request, which.iter().map(|&i| &registry.tools()[i]));
         let prefix = self.generator.render_chat(&messages, None, true)?;
         let continuations = which
             .iter()
@@ -594,6 +596,30 @@ mod tests {
         );
         assert_eq!(generator.score_calls(), 1);
         assert_eq!(generator.asked().len(), 4);
+    }
+
+    #[test]
+    fn the_scored_prefix_lists_only_the_tools_asked_about() {
+        let generator = Arc::new(FakeGenerator::new(&answers()));
+        let c = LlmClassifier::new(generator.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let p = runtime
+            .block_on(c.score(&registry(), "mail the page", &[0, 2]))
+            .unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(generator.asked(), ["read_website", "send_email"]);
+        let prefix = generator.score_prefixes().pop().unwrap();
+        assert!(
+            prefix.contains("- read_website (risk=2)") && prefix.contains("- send_email (risk=4)"),
+            "{prefix}"
+        );
+        assert!(
+            !prefix.contains("search_emails") && !prefix.contains("delete_file"),
+            "{prefix}"
+        );
     }
 
     #[test]

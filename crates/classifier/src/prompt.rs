@@ -2,10 +2,13 @@
 //! and the request next, so every per-tool prompt of one request shares a long prefix that the
 //! engine's slot cache evaluates once.
 //!
-//! The scored mode's prefix is the instructions, the whole tool list and then the request
-//! ([`scored_messages`]): requests against one registry share everything before the request,
-//! which the engine's scoring cache keeps, and each tool asked about is one short continuation
-//! ([`scored_continuation`]) after which P(yes) is read.
+//! The scored mode's prefix is the instructions, the tools asked about and then the request
+//! ([`scored_messages`]), and each tool asked about is one short continuation
+//! ([`scored_continuation`]) after which P(yes) is read. Every request shares the instructions,
+//! which the engine's scoring cache keeps. The `llm` method asks about every tool, so its
+//! requests against one registry share everything before the request; the hybrid asks only
+//! about the few tools the rules leave open (at most 2 for 99 % of the dev set's requests), so
+//! its prefix stays short and no registry has to be evaluated whole on first sight.
 
 use hearth_engine::ChatMessage;
 
@@ -149,10 +152,13 @@ Example. Tools: send_email, search_flights, read_file. Request: \"Email the repo
 Tool: send_email\nNeeded: yes\nTool: search_flights\nNeeded: no\nTool: read_file\nNeeded: yes";
 
 /// The chat whose rendering (with the generation prompt) is the scored mode's shared prefix:
-/// the instructions, every tool on its own line, then the request.
-pub fn scored_messages(request: &str, tools: &[ToolDefinition]) -> Vec<ChatMessage> {
+/// the instructions, each tool asked about on its own line, then the request.
+pub fn scored_messages<'a>(
+    request: &str,
+    tools: impl IntoIterator<Item = &'a ToolDefinition>,
+) -> Vec<ChatMessage> {
     let list: Vec<String> = tools
-        .iter()
+        .into_iter()
         .map(|t| format!("- {}", tool_line(t)))
         .collect();
     vec![
