@@ -1,5 +1,5 @@
 //! The scored LLM stage on the real bundled model (smollm2:135m): every tool scored in one
-//! engine call, the same answers whether the tools are scored together or one at a time, the
+//! engine call, the same answers when a set is scored again from the cached prefix, the
 //! hybrid's smoke cases, and fail-closed errors. These tests never skip: a missing model is a
 //! failure that names scripts/fetch-models.sh.
 
@@ -72,25 +72,35 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 }
 
 #[test]
-fn scored_together_or_one_at_a_time_the_answers_agree() {
+fn a_set_of_tools_scores_the_same_from_a_cached_prefix_and_each_tool_alone_is_well_formed() {
     // A model of its own: what another test leaves in the scoring cache changes how the
     // prefix's tail is evaluated, and llama.cpp's kernels round differently by batch size.
+    // (That a continuation scores the same alone or in a batch after one prefix is the
+    // engine's property, tested in crates/engine/tests/score_continuations.rs; here the prefix
+    // lists the tools asked about, so a tool asked alone sees a different prompt.)
     let registry = registry();
     let c = llm_on(load());
     let request = "Find emails from Alice and forward them to bob@example.com";
     let all: Vec<usize> = (0..registry.len()).collect();
     let together = block(c.score(&registry, request, &all)).expect("scored");
     assert_eq!(together.len(), registry.len());
-    for (i, &p) in together.iter().enumerate() {
+    let again = block(c.score(&registry, request, &all)).expect("scored");
+    for (i, (&p, &q)) in together.iter().zip(&again).enumerate() {
         assert!(p > 0.0 && p < 1.0, "{p}");
-        let alone = block(c.score(&registry, request, &[i])).expect("scored")[0];
         assert!(
-            (p - alone).abs() < 1e-3,
-            "tool {i}: {p} together, {alone} alone"
+            (p - q).abs() < 1e-3,
+            "tool {i}: {p} first, {q} from the cache"
         );
     }
-    // The email tools matter more to this request than deleting files.
+    // The email tools matter more to this request than deleting files, asked together or
+    // each on its own.
     assert!(together[2] > together[3], "{together:?}");
+    let alone: Vec<f64> = all
+        .iter()
+        .map(|&i| block(c.score(&registry, request, &[i])).expect("scored")[0])
+        .collect();
+    assert!(alone.iter().all(|&p| p > 0.0 && p < 1.0), "{alone:?}");
+    assert!(alone[2] > alone[3], "{alone:?}");
 }
 
 #[test]
