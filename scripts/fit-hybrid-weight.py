@@ -110,10 +110,10 @@ def main():
             print(f"| {name} | {du:.3f} | {db:.3f} | {tu:.3f} | {tb:.3f} |")
         best = max(rows[1:], key=lambda r: (r[1] + r[2]) / 2)
         rules = rows[0]
-        better = (best[3] + best[4]) / 2 > (rules[3] + rules[4]) / 2
         if math.isnan(best[3]):
             print(f"fitted on dev: weight {best[0]:g}; the dump has no test items (run with --split all)\n")
             continue
+        better = (best[3] + best[4]) / 2 > (rules[3] + rules[4]) / 2
         print(
             f"fitted on dev: weight {best[0]:g} (dev mean {(best[1] + best[2]) / 2:.3f}); "
             f"on test it {'improves on' if better else 'does not improve on'} the rules "

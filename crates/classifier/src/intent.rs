@@ -288,60 +288,20 @@ pub(crate) fn effect_refused(tool: &ToolDefinition, own: &str) -> bool {
 /// Whether token `k` of `own` is a verb in the past, told of by its subject ("the lamp I bought",
 /// "I already paid", "texts I never sent"): a report of what happened, not an ask.
 fn narrated(own: &str, toks: &[(usize, String)], k: usize) -> bool {
-    const SUBJECTS: &[&str] = &[
+    /// Words a reported past verb follows: its subject, a perfect's auxiliary, an adverb.
+    const BEFORE_REPORTED: &[&str] = &[
         "i", "we", "he", "she", "they", "ve", "had", "has", "have", "already", "just", "never",
     ];
-    const IRREGULAR: &[&str] = &[
-        "sent",
-        "bought",
-        "paid",
-        "sold",
-        "gave",
-        "told",
-        "wrote",
-        "made",
-        "took",
-        "got",
-        "put",
-        "left",
-        "spent",
-        "lent",
-        "brought",
-        "set",
-        "shut",
-        "kept",
-        "won",
-        "lost",
-        "forgot",
-        "forgotten",
-        "given",
-        "taken",
-        "written",
-        "done",
-        "did",
-        "ran",
-        "began",
-        "chose",
-        "chosen",
-        "hid",
-        "hidden",
-        "froze",
-        "frozen",
-        "rang",
-        "shared",
-        "split",
-        "cut",
-    ];
-    let Some((at, _)) = toks.get(k) else {
+    let (Some((at, _)), Some((_, before))) =
+        (toks.get(k), k.checked_sub(1).and_then(|j| toks.get(j)))
+    else {
         return false;
     };
     let raw: String = own[*at..]
         .chars()
         .take_while(|c| c.is_alphanumeric())
-        .collect::<String>()
-        .to_lowercase();
-    let past = (raw.len() > 4 && raw.ends_with("ed")) || IRREGULAR.contains(&raw.as_str());
-    past && k > 0 && SUBJECTS.contains(&toks[k - 1].1.as_str())
+        .collect();
+    BEFORE_REPORTED.contains(&before.as_str()) && crate::lexical::is_past_form(&raw.to_lowercase())
 }
 
 /// The cues of `tool`'s effect in `own`, verbs only: the negated ones when `negated`, else

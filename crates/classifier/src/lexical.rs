@@ -218,6 +218,55 @@ const LEMMAS: &[(&str, &str)] = &[
     ("files", "file"),
 ];
 
+/// Irregular past forms, for telling a report ("I sent it") from an ask ("send it").
+const IRREGULAR_PAST: &[&str] = &[
+    "sent",
+    "bought",
+    "paid",
+    "sold",
+    "gave",
+    "told",
+    "wrote",
+    "made",
+    "took",
+    "got",
+    "put",
+    "left",
+    "spent",
+    "lent",
+    "brought",
+    "set",
+    "shut",
+    "kept",
+    "won",
+    "lost",
+    "forgot",
+    "forgotten",
+    "given",
+    "taken",
+    "written",
+    "done",
+    "did",
+    "ran",
+    "began",
+    "chose",
+    "chosen",
+    "hid",
+    "hidden",
+    "froze",
+    "frozen",
+    "rang",
+    "shared",
+    "split",
+    "cut",
+];
+
+/// Whether lower-case `w` is a past form: a regular one ("cancelled") or an irregular one
+/// ("bought").
+pub fn is_past_form(w: &str) -> bool {
+    (w.len() > 4 && w.ends_with("ed")) || IRREGULAR_PAST.contains(&w)
+}
+
 /// A crude English stemmer: enough to match "emails"/"email", "booking"/"book", "deleted"/"delete",
 /// plus a few irregular forms ("spent"/"spend", "paid"/"payment"/"pay").
 pub fn stem(w: &str) -> String {

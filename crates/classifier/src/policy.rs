@@ -331,10 +331,18 @@ pub fn apply(
     // words are not raised (they still keep the tools they name from being held down).
     let question = interrogative().is_match(own);
     // Side effects: only when asked; when asked for a named (or the only) tool of the effect, granted.
-    let commanded = if policy.commanded_max_risk > 0 && !question {
-        commanded_objects(own)
-    } else {
+    // Objects the user's imperatives command in any verb (none in a question); the
+    // commanded-object rule and the fallback use them only while that rule is on.
+    let commands_objects = if question {
         HashSet::new()
+    } else {
+        commanded_objects(own)
+    };
+    let no_objects = HashSet::new();
+    let commanded = if policy.commanded_max_risk > 0 {
+        &commands_objects
+    } else {
+        &no_objects
     };
     for (i, tool) in tools.iter().enumerate() {
         if read[i] {
@@ -352,7 +360,7 @@ pub fn apply(
             };
             if tool.risk_level <= policy.commanded_max_risk
                 && !changes_existing(tool)
-                && own_objects[i].intersection(&commanded).any(sole)
+                && own_objects[i].intersection(commanded).any(sole)
             {
                 raise(&mut scores[i]);
             }
@@ -468,12 +476,12 @@ pub fn apply(
     }
 
     // Domain-wide writes: a command to an agent's registry asks for its low-risk changes. A
-    // command asks for an effect by verb, or commands an object in a verb no table knows.
+    // command (not a question or a lookup) asks for an effect by verb, or commands an object in
+    // a verb no table knows.
     if policy.domain_write_max_risk > 0
         && tools.len() >= policy.domain_min_tools
-        && !question
         && !seeks_information(own)
-        && (by_verb.contains(&true) || !commanded.is_empty() || !commanded_objects(own).is_empty())
+        && (by_verb.contains(&true) || !commands_objects.is_empty())
     {
         for (i, tool) in tools.iter().enumerate() {
             if !read[i]

@@ -132,9 +132,9 @@ fn agent_style_cases_and_dev_set_floors() {
     );
     for (name, e) in [("dev", &dev), ("test", &test)] {
         let s = e.summary();
-        // Measured (1,782 items, with the domain-wide low-risk writes of 2026-12-07): utility
-        // 0.956 dev / 0.901 test, injection blocked 0.914 / 0.918, risky over-grant 0.062 /
-        // 0.063.
+        // Measured (1,782 items, with the domain-wide low-risk writes and the past-tense rule
+        // of 2026-12-07): utility 0.955 dev / 0.901 test, injection blocked 0.916 / 0.924,
+        // risky over-grant 0.060 / 0.059.
         assert!(
             s.all_needed_granted >= 0.89,
             "{name}: all-needed {:.3}",
